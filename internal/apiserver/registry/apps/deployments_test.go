@@ -115,9 +115,11 @@ func TestDeploymentValidate(t *testing.T) {
 			want: []wantErr{{field.ErrorTypeInvalid, "spec.strategy.rollingUpdate.maxUnavailable"}},
 		},
 		{
-			name:   "maxUnavailable above 100% is invalid",
-			mutate: func(d *appsv1.Deployment) { d.Spec.Strategy.RollingUpdate.MaxUnavailable = ptr.To(intstr.FromString("150%")) },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.strategy.rollingUpdate.maxUnavailable"}},
+			name: "maxUnavailable above 100% is invalid",
+			mutate: func(d *appsv1.Deployment) {
+				d.Spec.Strategy.RollingUpdate.MaxUnavailable = ptr.To(intstr.FromString("150%"))
+			},
+			want: []wantErr{{field.ErrorTypeInvalid, "spec.strategy.rollingUpdate.maxUnavailable"}},
 		},
 		{
 			name:   "a malformed percentage is invalid",

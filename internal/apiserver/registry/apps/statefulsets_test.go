@@ -102,9 +102,11 @@ func TestStatefulSetValidate(t *testing.T) {
 			want:   []wantErr{{field.ErrorTypeInvalid, "spec.updateStrategy.rollingUpdate.partition"}},
 		},
 		{
-			name:   "maxUnavailable may not be zero",
-			mutate: func(s *appsv1.StatefulSet) { s.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ptr.To(intstr.FromString("0%")) },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.updateStrategy.rollingUpdate.maxUnavailable"}},
+			name: "maxUnavailable may not be zero",
+			mutate: func(s *appsv1.StatefulSet) {
+				s.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ptr.To(intstr.FromString("0%"))
+			},
+			want: []wantErr{{field.ErrorTypeInvalid, "spec.updateStrategy.rollingUpdate.maxUnavailable"}},
 		},
 		{
 			name: "an unknown claim retention policy is not supported",
