@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# `make test`: lint (gofmt, go vet), then every test. Unit and integration tests run with one
+# package per core; the e2e packages (test/e2e/...) share the host's containerd and netfilter,
+# so they run one package at a time, after the rest. e2e tests skip themselves when not root.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+hack/lint.sh
+
+mapfile -t pkgs < <(go list ./... | grep -v '^capstan/test/e2e\(/\|$\)' || true)
+mapfile -t e2e < <(go list ./... | grep '^capstan/test/e2e\(/\|$\)' || true)
+
+if [ ${#pkgs[@]} -gt 0 ]; then
+  go test -count=1 -timeout 40m -p "$(nproc)" "${pkgs[@]}"
+fi
+if [ ${#e2e[@]} -gt 0 ]; then
+  go test -count=1 -timeout 40m -p 1 "${e2e[@]}"
+fi
