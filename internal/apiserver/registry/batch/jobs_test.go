@@ -453,8 +453,8 @@ func TestJobTable(t *testing.T) {
 		return []batchv1.JobCondition{{Type: t, Status: corev1.ConditionTrue}}
 	}
 	tests := []struct {
-		name                               string
-		mutate                             func(*batchv1.Job)
+		name                              string
+		mutate                            func(*batchv1.Job)
 		status, completions, durationCell string
 	}{
 		{name: "a new job is Running without a duration", mutate: func(*batchv1.Job) {}, status: "Running", completions: "0/1"},
