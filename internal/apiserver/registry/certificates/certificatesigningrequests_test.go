@@ -240,9 +240,9 @@ func TestCSRStatusUpdate(t *testing.T) {
 func TestCSRApproval(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		name      string
+		name       string
 		old, conds []certificatesv1.CertificateSigningRequestCondition
-		want      []wantErr
+		want       []wantErr
 	}{
 		{name: "a pending request may be approved", conds: []certificatesv1.CertificateSigningRequestCondition{cond(certificatesv1.CertificateApproved)}},
 		{name: "a pending request may be denied", conds: []certificatesv1.CertificateSigningRequestCondition{cond(certificatesv1.CertificateDenied)}},
