@@ -1,0 +1,194 @@
+package apiserver
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"capstan/internal/storage"
+)
+
+var errDeleteNow = errors.New("delete now")
+
+func (h *resourceHandler) serveDelete(ctx context.Context, w http.ResponseWriter, r *http.Request, info requestInfo) error {
+	data, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	var opts metav1.DeleteOptions
+	if err := h.s.decodeOptions(r, data, &opts); err != nil {
+		return err
+	}
+	if dryRun(r) {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	out, deleted, err := h.delete(ctx, info.Namespace, info.Name, &opts)
+	if err != nil {
+		return err
+	}
+	code := http.StatusOK
+	if !deleted && opts.OrphanDependents != nil && !*opts.OrphanDependents {
+		code = http.StatusAccepted
+	}
+	if deleted && !h.hooks.returnDeleted {
+		m, _ := meta.Accessor(out)
+		st := &metav1.Status{TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}, Status: metav1.StatusSuccess,
+			Details: &metav1.StatusDetails{Name: info.Name, Group: h.res.GVK.Group, Kind: h.res.Plural, UID: m.GetUID()}}
+		h.s.writeObject(w, r, code, metav1.SchemeGroupVersion, st)
+		return nil
+	}
+	h.s.writeObject(w, r, code, h.gv, out)
+	return nil
+}
+
+// delete deletes an object, or starts its deletion: an object with finalizers (including
+// the orphan and foregroundDeletion finalizers the propagation policy adds) or a graceful
+// pod gets a deletionTimestamp and stays until they are done. deleted reports whether the
+// object is gone.
+func (h *resourceHandler) delete(ctx context.Context, ns, name string, opts *metav1.DeleteOptions) (runtime.Object, bool, error) {
+	if err := h.s.admitDelete(ctx, h, ns, name); err != nil {
+		return nil, false, err
+	}
+	key := h.key(ns, name)
+	dry := slices.Contains(opts.DryRun, metav1.DryRunAll)
+	var last runtime.Object
+	out, err := h.store.GuaranteedUpdate(ctx, key, opts.Preconditions, false, func(existing runtime.Object) (runtime.Object, error) {
+		last = existing.DeepCopyObject()
+		m, err := meta.Accessor(existing)
+		if err != nil {
+			return nil, err
+		}
+		changed := applyPropagation(m, opts)
+		grace := int64(0)
+		if h.hooks.gracePeriod != nil {
+			grace = h.hooks.gracePeriod(existing, opts)
+		}
+		pending := len(m.GetFinalizers()) > 0 || (h.hooks.pendingDeletion != nil && h.hooks.pendingDeletion(existing))
+		if !pending && grace == 0 {
+			return nil, errDeleteNow
+		}
+		now := h.s.clock.Now()
+		if dt := m.GetDeletionTimestamp(); dt == nil {
+			t := metav1.NewTime(now.Add(time.Duration(grace) * time.Second).Truncate(time.Second))
+			m.SetDeletionTimestamp(&t)
+			m.SetDeletionGracePeriodSeconds(&grace)
+			m.SetGeneration(m.GetGeneration() + 1)
+			changed = true
+		} else if old := m.GetDeletionGracePeriodSeconds(); old == nil || grace < *old {
+			// A second delete may only shorten the grace period.
+			t := metav1.NewTime(now.Add(time.Duration(grace) * time.Second).Truncate(time.Second))
+			if t.Before(dt) {
+				m.SetDeletionTimestamp(&t)
+			}
+			m.SetDeletionGracePeriodSeconds(&grace)
+			changed = true
+		}
+		if h.hooks.beforeDelete != nil {
+			h.hooks.beforeDelete(existing)
+		}
+		if dry {
+			return nil, errDryRun
+		}
+		if !changed {
+			return existing, nil
+		}
+		return existing, nil
+	})
+	switch {
+	case errors.Is(err, errDryRun):
+		return last, false, nil
+	case errors.Is(err, errDeleteNow):
+		if dry {
+			return last, true, nil
+		}
+		m, _ := meta.Accessor(last)
+		uid := m.GetUID()
+		pre := &metav1.Preconditions{UID: &uid}
+		if opts.Preconditions != nil && opts.Preconditions.ResourceVersion != nil {
+			pre.ResourceVersion = opts.Preconditions.ResourceVersion
+		}
+		gone, err := h.store.Delete(ctx, key, pre, nil)
+		if err != nil {
+			return nil, false, err
+		}
+		if h.hooks.afterDelete != nil {
+			h.hooks.afterDelete(ctx, gone)
+		}
+		return gone, true, nil
+	case err != nil:
+		return nil, false, err
+	}
+	return out, false, nil
+}
+
+// applyPropagation records the propagation policy as the finalizers the garbage collector
+// acts on. It reports whether the finalizers changed.
+func applyPropagation(m metav1.Object, opts *metav1.DeleteOptions) bool {
+	policy := opts.PropagationPolicy
+	if policy == nil && opts.OrphanDependents != nil {
+		p := metav1.DeletePropagationBackground
+		if *opts.OrphanDependents {
+			p = metav1.DeletePropagationOrphan
+		}
+		policy = &p
+	}
+	if policy == nil {
+		return false
+	}
+	before := m.GetFinalizers()
+	fs := slices.DeleteFunc(slices.Clone(before), func(f string) bool {
+		return f == metav1.FinalizerOrphanDependents || f == metav1.FinalizerDeleteDependents
+	})
+	switch *policy {
+	case metav1.DeletePropagationOrphan:
+		fs = append(fs, metav1.FinalizerOrphanDependents)
+	case metav1.DeletePropagationForeground:
+		fs = append(fs, metav1.FinalizerDeleteDependents)
+	}
+	if slices.Equal(fs, before) {
+		return false
+	}
+	m.SetFinalizers(fs)
+	return true
+}
+
+func (h *resourceHandler) serveDeleteCollection(ctx context.Context, w http.ResponseWriter, r *http.Request, info requestInfo) error {
+	data, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	var opts metav1.DeleteOptions
+	if err := h.s.decodeOptions(r, data, &opts); err != nil {
+		return err
+	}
+	if dryRun(r) {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	lopts, ls, fs, err := h.listOptions(r, info)
+	if err != nil {
+		return err
+	}
+	list, err := h.store.List(ctx, storage.ListOptions{Prefix: h.prefix(info.Namespace), ResourceVersion: lopts.ResourceVersion, Label: ls, Field: fs})
+	if err != nil {
+		return err
+	}
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return err
+	}
+	for _, item := range items {
+		m, _ := meta.Accessor(item)
+		if _, _, err := h.delete(ctx, m.GetNamespace(), m.GetName(), opts.DeepCopy()); err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+	}
+	h.s.writeObject(w, r, http.StatusOK, metav1.SchemeGroupVersion, &metav1.Status{TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}, Status: metav1.StatusSuccess})
+	return nil
+}

@@ -1,0 +1,126 @@
+package apiserver
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// kindHooks hold the behaviour of the few kinds that need more than a strategy: the
+// pieces of upstream's per-kind REST storage that are not pure rules.
+type kindHooks struct {
+	// ttl in seconds for new objects (events expire); 0 means none.
+	ttl int64
+	// createOnUpdate lets PUT create a missing object.
+	createOnUpdate bool
+	// returnDeleted answers a completed delete with the object instead of a Status.
+	returnDeleted bool
+	// beforeCreate runs after validation; release undoes it if the create fails.
+	beforeCreate func(ctx context.Context, obj runtime.Object, dryRun bool) (release func(), err error)
+	// beforeUpdate runs after validation of an update.
+	beforeUpdate func(ctx context.Context, obj, old runtime.Object) error
+	// afterDelete runs once an object is gone.
+	afterDelete func(ctx context.Context, obj runtime.Object)
+	// gracePeriod is the deletion grace period of obj (pods); 0 deletes at once.
+	gracePeriod func(obj runtime.Object, opts *metav1.DeleteOptions) int64
+	// pendingDeletion reports that obj must wait for more than its finalizers (a
+	// namespace's spec.finalizers).
+	pendingDeletion func(obj runtime.Object) bool
+	// beforeDelete records the start of a deletion on obj (a namespace's phase).
+	beforeDelete func(obj runtime.Object)
+	// prepareSubresource handles finalize and approval updates.
+	prepareSubresource func(ctx context.Context, mode updateMode, obj, old runtime.Object) field.ErrorList
+}
+
+func schemaGR(group, resource string) schema.GroupResource {
+	return schema.GroupResource{Group: group, Resource: resource}
+}
+
+func fieldErrs(path string, value any, detail string) field.ErrorList {
+	return field.ErrorList{field.Invalid(field.NewPath(path), value, detail)}
+}
+
+// hooksFor returns the hooks of a resource.
+func (s *Server) hooksFor(plural, group string) kindHooks {
+	switch group + "/" + plural {
+	case "/pods":
+		return kindHooks{returnDeleted: true, gracePeriod: podGracePeriod}
+	case "/events", "events.k8s.io/events":
+		return kindHooks{ttl: 3600, createOnUpdate: true}
+	case "/endpoints", "/limitranges", "coordination.k8s.io/leases", "discovery.k8s.io/endpointslices",
+		"rbac.authorization.k8s.io/roles", "rbac.authorization.k8s.io/rolebindings",
+		"rbac.authorization.k8s.io/clusterroles", "rbac.authorization.k8s.io/clusterrolebindings":
+		return kindHooks{createOnUpdate: true}
+	case "/namespaces":
+		return kindHooks{
+			pendingDeletion: func(obj runtime.Object) bool { return len(obj.(*corev1.Namespace).Spec.Finalizers) > 0 },
+			beforeDelete: func(obj runtime.Object) {
+				obj.(*corev1.Namespace).Status.Phase = corev1.NamespaceTerminating
+			},
+			prepareSubresource: finalizeNamespace,
+		}
+	case "/services":
+		return s.serviceHooks()
+	case "certificates.k8s.io/certificatesigningrequests":
+		return kindHooks{prepareSubresource: approveCSR}
+	}
+	return kindHooks{}
+}
+
+// podGracePeriod is upstream's graceful pod deletion: a pod bound to a node waits for its
+// kubelet (grace from the options or the pod spec); an unbound or finished pod goes at once.
+func podGracePeriod(obj runtime.Object, opts *metav1.DeleteOptions) int64 {
+	pod := obj.(*corev1.Pod)
+	if pod.Spec.NodeName == "" || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		return 0
+	}
+	grace := int64(corev1.DefaultTerminationGracePeriodSeconds)
+	if pod.Spec.TerminationGracePeriodSeconds != nil {
+		grace = *pod.Spec.TerminationGracePeriodSeconds
+	}
+	if opts.GracePeriodSeconds != nil {
+		grace = *opts.GracePeriodSeconds
+	}
+	if grace < 0 {
+		grace = 1
+	}
+	return grace
+}
+
+// finalizeNamespace lets /finalize change only spec.finalizers.
+func finalizeNamespace(_ context.Context, mode updateMode, obj, old runtime.Object) field.ErrorList {
+	ns, oldNS := obj.(*corev1.Namespace), old.(*corev1.Namespace)
+	finalizers := ns.Spec.Finalizers
+	*ns = *oldNS.DeepCopy()
+	ns.Spec.Finalizers = finalizers
+	var errs field.ErrorList
+	for i, f := range finalizers {
+		if f == "" {
+			errs = append(errs, field.Required(field.NewPath("spec", "finalizers").Index(i), ""))
+		}
+	}
+	return errs
+}
+
+// approveCSR lets /approval change only the Approved, Denied and Failed conditions.
+func approveCSR(_ context.Context, mode updateMode, obj, old runtime.Object) field.ErrorList {
+	return approvalUpdate(obj, old)
+}
+
+func validateBinding(b *corev1.Binding) field.ErrorList {
+	var errs field.ErrorList
+	if b.Target.Kind != "" && b.Target.Kind != "Node" {
+		errs = append(errs, field.NotSupported(field.NewPath("target", "kind"), b.Target.Kind, []string{"Node", "<empty>"}))
+	}
+	if b.Target.Name == "" {
+		errs = append(errs, field.Required(field.NewPath("target", "name"), ""))
+	}
+	return errs
+}
+
+var _ = fmt.Sprintf

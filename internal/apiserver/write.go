@@ -1,0 +1,332 @@
+package apiserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	utilrand "k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"capstan/internal/apiserver/registry"
+)
+
+// updateMode says which part of an object a write may change.
+type updateMode int
+
+const (
+	modeMain updateMode = iota
+	modeStatus
+	modeFinalize
+	modeApproval
+	// modeSystem is for server-internal writes (binding, deletion bookkeeping) that skip the
+	// strategy: the caller has made the change itself.
+	modeSystem
+)
+
+func dryRun(r *http.Request) bool { return len(r.URL.Query()["dryRun"]) > 0 }
+
+func (h *resourceHandler) serveCreate(ctx context.Context, w http.ResponseWriter, r *http.Request, info requestInfo) error {
+	if info.Name != "" {
+		return apierrors.NewMethodNotSupported(h.gr(), "create")
+	}
+	data, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	obj := h.newObj()
+	if err := h.s.decodeInto(w, r, data, r.Header.Get("Content-Type"), h.res.GVK, obj); err != nil {
+		return err
+	}
+	out, err := h.create(ctx, info.Namespace, obj, dryRun(r))
+	if err != nil {
+		return err
+	}
+	h.s.writeObject(w, r, http.StatusCreated, h.gv, out)
+	return nil
+}
+
+// create stores a new object after defaulting, admission and validation.
+func (h *resourceHandler) create(ctx context.Context, ns string, obj runtime.Object, dry bool) (runtime.Object, error) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
+	}
+	if h.res.Namespaced {
+		if m.GetNamespace() == "" {
+			m.SetNamespace(ns)
+		} else if ns != "" && m.GetNamespace() != ns {
+			return nil, apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
+		}
+	} else {
+		m.SetNamespace("")
+	}
+	if m.GetName() == "" && m.GetGenerateName() != "" {
+		m.SetName(m.GetGenerateName() + utilrand.String(5))
+	}
+	m.SetUID(uuid.NewUUID())
+	m.SetCreationTimestamp(metav1.NewTime(h.s.clock.Now().Truncate(1e9)))
+	m.SetDeletionTimestamp(nil)
+	m.SetDeletionGracePeriodSeconds(nil)
+	m.SetResourceVersion("")
+	m.SetSelfLink("")
+	m.SetManagedFields(nil)
+	m.SetGeneration(0)
+	if registry.Spec(obj).IsValid() {
+		m.SetGeneration(1)
+	}
+	h.res.Strategy.Default(obj)
+	h.res.Strategy.PrepareForCreate(ctx, obj)
+	if err := h.s.admit(ctx, h, obj, nil); err != nil {
+		return nil, err
+	}
+	errs := apimachineryvalidation.ValidateObjectMetaAccessor(m, h.res.Namespaced, h.nameFunc(), field.NewPath("metadata"))
+	errs = append(errs, h.res.Strategy.Validate(ctx, obj)...)
+	if len(errs) > 0 {
+		return nil, apierrors.NewInvalid(h.res.GVK.GroupKind(), m.GetName(), errs)
+	}
+	release := func() {}
+	if h.hooks.beforeCreate != nil {
+		if release, err = h.hooks.beforeCreate(ctx, obj, dry); err != nil {
+			return nil, err
+		}
+	}
+	if dry {
+		release()
+		return obj, nil
+	}
+	out, err := h.store.Create(ctx, h.key(m.GetNamespace(), m.GetName()), obj, h.hooks.ttl)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return out, nil
+}
+
+func (h *resourceHandler) nameFunc() apimachineryvalidation.ValidateNameFunc {
+	if h.res.NameValidation != nil {
+		return h.res.NameValidation
+	}
+	return apimachineryvalidation.NameIsDNSSubdomain
+}
+
+func (h *resourceHandler) serveUpdate(ctx context.Context, w http.ResponseWriter, r *http.Request, info requestInfo) error {
+	data, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	obj := h.newObj()
+	if err := h.s.decodeInto(w, r, data, r.Header.Get("Content-Type"), h.res.GVK, obj); err != nil {
+		return err
+	}
+	mode := modeMain
+	switch info.Subresource {
+	case "status":
+		mode = modeStatus
+	case "finalize":
+		mode = modeFinalize
+	case "approval":
+		mode = modeApproval
+	}
+	out, created, err := h.update(ctx, info.Namespace, info.Name, mode, dryRun(r), func(runtime.Object) (runtime.Object, error) {
+		return obj.DeepCopyObject(), nil
+	})
+	if err != nil {
+		return err
+	}
+	code := http.StatusOK
+	if created {
+		code = http.StatusCreated
+	}
+	h.s.writeObject(w, r, code, h.gv, out)
+	return nil
+}
+
+// errNotFoundCreate tells update's loop that the object is missing and may be created.
+var errNotFoundCreate = errors.New("create on update")
+
+// update changes an object: newObj turns a copy of the stored object into the desired one;
+// the mode decides which part may change. The whole read-modify-write repeats on a lost
+// race, so newObj may be called more than once.
+func (h *resourceHandler) update(ctx context.Context, ns, name string, mode updateMode, dry bool, newObj func(existing runtime.Object) (runtime.Object, error)) (runtime.Object, bool, error) {
+	key := h.key(ns, name)
+	var result runtime.Object
+	out, err := h.store.GuaranteedUpdate(ctx, key, nil, h.hooks.createOnUpdate && mode == modeMain, func(existing runtime.Object) (runtime.Object, error) {
+		em, err := meta.Accessor(existing)
+		if err != nil {
+			return nil, err
+		}
+		if em.GetResourceVersion() == "" {
+			return nil, errNotFoundCreate
+		}
+		obj, err := newObj(existing.DeepCopyObject())
+		if err != nil {
+			return nil, err
+		}
+		if err := h.prepareUpdate(ctx, ns, name, mode, obj, existing); err != nil {
+			return nil, err
+		}
+		if dry {
+			result = obj
+			return nil, errDryRun
+		}
+		return obj, nil
+	})
+	switch {
+	case errors.Is(err, errDryRun):
+		return result, false, nil
+	case errors.Is(err, errNotFoundCreate):
+		obj, nerr := newObj(h.newObj())
+		if nerr != nil {
+			return nil, false, nerr
+		}
+		if m, merr := meta.Accessor(obj); merr == nil && m.GetName() != name {
+			return nil, false, apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", m.GetName(), name))
+		}
+		created, cerr := h.create(ctx, ns, obj, dry)
+		return created, cerr == nil, cerr
+	case err != nil:
+		return nil, false, err
+	}
+	if deleted, derr := h.finishDeletionIfDone(ctx, out); derr != nil || deleted {
+		return out, false, derr
+	}
+	return out, false, nil
+}
+
+var errDryRun = errors.New("dry run")
+
+// prepareUpdate checks and completes obj, the desired state, against existing.
+func (h *resourceHandler) prepareUpdate(ctx context.Context, ns, name string, mode updateMode, obj, existing runtime.Object) error {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return apierrors.NewBadRequest(err.Error())
+	}
+	em, _ := meta.Accessor(existing)
+	if m.GetName() != name {
+		return apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", m.GetName(), name))
+	}
+	if h.res.Namespaced {
+		if m.GetNamespace() == "" {
+			m.SetNamespace(ns)
+		} else if m.GetNamespace() != ns {
+			return apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
+		}
+	} else {
+		m.SetNamespace("")
+	}
+	if rv := m.GetResourceVersion(); rv != "" && rv != em.GetResourceVersion() {
+		return apierrors.NewConflict(h.gr(), name, errors.New(registryConflictMessage))
+	}
+	if mode == modeSystem {
+		return nil
+	}
+	// System-owned metadata never changes through an update.
+	m.SetUID(em.GetUID())
+	m.SetCreationTimestamp(em.GetCreationTimestamp())
+	m.SetDeletionTimestamp(em.GetDeletionTimestamp())
+	m.SetDeletionGracePeriodSeconds(em.GetDeletionGracePeriodSeconds())
+	m.SetGeneration(em.GetGeneration())
+	m.SetSelfLink("")
+	m.SetManagedFields(em.GetManagedFields())
+	if m.GetDeletionTimestamp() != nil {
+		// An object being deleted may lose finalizers but not gain them.
+		if extra := newFinalizers(m.GetFinalizers(), em.GetFinalizers()); len(extra) > 0 {
+			return apierrors.NewForbidden(h.gr(), name, fmt.Errorf("no new finalizers can be added if the object is being deleted, found new finalizers %q", extra))
+		}
+	}
+	st := h.res.Strategy
+	st.Default(obj)
+	var errs field.ErrorList
+	switch mode {
+	case modeMain:
+		st.PrepareForUpdate(ctx, obj, existing)
+		if spec := registry.Spec(obj); spec.IsValid() && !apiequality.Semantic.DeepEqual(spec.Interface(), registry.Spec(existing).Interface()) {
+			m.SetGeneration(em.GetGeneration() + 1)
+		}
+		errs = st.ValidateUpdate(ctx, obj, existing)
+	case modeStatus:
+		st.PrepareForStatusUpdate(ctx, obj, existing)
+		errs = st.ValidateStatusUpdate(ctx, obj, existing)
+	case modeFinalize, modeApproval:
+		if h.hooks.prepareSubresource != nil {
+			errs = h.hooks.prepareSubresource(ctx, mode, obj, existing)
+		}
+	}
+	errs = append(apimachineryvalidation.ValidateObjectMetaAccessorUpdate(m, em, field.NewPath("metadata")), errs...)
+	if mode == modeMain {
+		errs = append(apimachineryvalidation.ValidateObjectMetaAccessor(m, h.res.Namespaced, h.nameFunc(), field.NewPath("metadata")), errs...)
+	}
+	if len(errs) > 0 {
+		return apierrors.NewInvalid(h.res.GVK.GroupKind(), name, dedupe(errs))
+	}
+	if h.hooks.beforeUpdate != nil {
+		return h.hooks.beforeUpdate(ctx, obj, existing)
+	}
+	return nil
+}
+
+const registryConflictMessage = "the object has been modified; please apply your changes to the latest version and try again"
+
+func newFinalizers(now, before []string) []string {
+	had := map[string]bool{}
+	for _, f := range before {
+		had[f] = true
+	}
+	var out []string
+	for _, f := range now {
+		if !had[f] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// dedupe drops the repeats that metadata validation on both create and update rules yields.
+func dedupe(errs field.ErrorList) field.ErrorList {
+	seen := map[string]bool{}
+	var out field.ErrorList
+	for _, e := range errs {
+		if !seen[e.Error()] {
+			seen[e.Error()] = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// finishDeletionIfDone removes an object whose deletion was waiting only for finalizers
+// that are now gone (deletionGracePeriodSeconds 0 and no finalizers), as upstream does
+// during the update that removes the last finalizer.
+func (h *resourceHandler) finishDeletionIfDone(ctx context.Context, obj runtime.Object) (bool, error) {
+	m, err := meta.Accessor(obj)
+	if err != nil || m.GetDeletionTimestamp() == nil || len(m.GetFinalizers()) > 0 {
+		return false, nil
+	}
+	if g := m.GetDeletionGracePeriodSeconds(); g == nil || *g != 0 {
+		return false, nil
+	}
+	if h.hooks.pendingDeletion != nil && h.hooks.pendingDeletion(obj) {
+		return false, nil
+	}
+	uid, rv := m.GetUID(), m.GetResourceVersion()
+	_, err = h.store.Delete(ctx, h.key(m.GetNamespace(), m.GetName()), &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}, nil)
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		return false, nil
+	}
+	if err == nil && h.hooks.afterDelete != nil {
+		h.hooks.afterDelete(ctx, obj)
+	}
+	return err == nil, err
+}
+
+var _ types.UID
