@@ -90,8 +90,11 @@ func TestWriteErrors(t *testing.T) {
 		message string
 	}{
 		{
-			name:    "creating an existing object is AlreadyExists",
-			do:      func() error { _, err := s.Create(ctx, s.Key("ns", "exists"), newPod("ns", "exists", nil), 0); return err },
+			name: "creating an existing object is AlreadyExists",
+			do: func() error {
+				_, err := s.Create(ctx, s.Key("ns", "exists"), newPod("ns", "exists", nil), 0)
+				return err
+			},
 			check:   apierrors.IsAlreadyExists,
 			message: `pods "exists" already exists`,
 		},
@@ -156,8 +159,11 @@ func TestWriteErrors(t *testing.T) {
 			check: func(err error) bool { return err == errBoom },
 		},
 		{
-			name:  "a malformed resourceVersion is a BadRequest",
-			do:    func() error { _, err := s.Get(ctx, s.Key("ns", "exists"), GetOptions{ResourceVersion: "abc"}); return err },
+			name: "a malformed resourceVersion is a BadRequest",
+			do: func() error {
+				_, err := s.Get(ctx, s.Key("ns", "exists"), GetOptions{ResourceVersion: "abc"})
+				return err
+			},
 			check: apierrors.IsBadRequest,
 		},
 		{
