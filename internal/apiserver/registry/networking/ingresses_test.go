@@ -5,11 +5,15 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
 )
+
+// corev1Ref is a resource backend reference with nothing set.
+var corev1Ref = corev1.TypedLocalObjectReference{}
 
 func validIngress() *networkingv1.Ingress {
 	prefix := networkingv1.PathTypePrefix

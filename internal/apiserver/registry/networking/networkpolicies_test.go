@@ -12,8 +12,6 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-var corev1Ref = corev1.TypedLocalObjectReference{}
-
 func TestNetworkPolicyDefaults(t *testing.T) {
 	t.Parallel()
 	s := findResource(t, "networkpolicies").Strategy
