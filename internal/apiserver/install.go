@@ -6,9 +6,11 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"capstan/internal/apiserver/openapi"
 	"capstan/internal/apiserver/registry"
 	"capstan/internal/storage"
 )
@@ -34,9 +36,13 @@ func (s *Server) installResources(ctx context.Context) error {
 			s: s, res: res, gv: gv, newObj: newObj, newList: newList,
 			verbs: fullVerbs, hooks: s.hooksFor(res.Plural, res.GVK.Group),
 		}
+		codec := s.codecs.factory.CodecForVersions(s.codecs.storage, s.codecs.storage, gv, gv)
+		if res.GVK.Group == "events.k8s.io" {
+			codec = eventsCodec{core: s.codecs.factory.CodecForVersions(s.codecs.storage, s.codecs.storage, corev1.SchemeGroupVersion, corev1.SchemeGroupVersion)}
+		}
 		store, err := storage.New(ctx, storage.Options{
 			Client:      s.opts.Etcd,
-			Codec:       s.codecs.factory.CodecForVersions(s.codecs.storage, s.codecs.storage, gv, gv),
+			Codec:       codec,
 			Resource:    res.GroupResource(),
 			Prefix:      storagePrefix(res),
 			NewFunc:     newObj,
@@ -52,6 +58,12 @@ func (s *Server) installResources(ctx context.Context) error {
 		s.handlers[gv.Group+"/"+gv.Version+"/"+res.Plural] = h
 	}
 	s.groups = buildGroups(s.handlers)
+	oa, err := openapi.NewHandler(openapi.Options{Scheme: s.scheme, Resources: s.opts.Resources, Version: s.opts.Version.GitVersion})
+	if err != nil {
+		s.stopStores()
+		return fmt.Errorf("apiserver: openapi: %w", err)
+	}
+	s.openapi = oa
 	s.logger.Debug("stores ready", "resources", len(s.handlers), "took", time.Since(start))
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"capstan/internal/apiserver/registry/coordination"
 	"capstan/internal/apiserver/registry/core"
 	"capstan/internal/apiserver/registry/discovery"
+	"capstan/internal/apiserver/registry/events"
 	"capstan/internal/apiserver/registry/networking"
 	"capstan/internal/apiserver/registry/policy"
 	"capstan/internal/apiserver/registry/rbac"
@@ -21,7 +22,7 @@ func AllResources() []registry.Resource {
 	for _, group := range [][]registry.Resource{
 		core.Resources(), apps.Resources(), batch.Resources(), rbac.Resources(),
 		networking.Resources(), storagereg.Resources(), policy.Resources(), scheduling.Resources(),
-		certificates.Resources(), coordination.Resources(), discovery.Resources(),
+		certificates.Resources(), coordination.Resources(), discovery.Resources(), events.Resources(),
 	} {
 		out = append(out, group...)
 	}
