@@ -6,6 +6,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -27,6 +28,7 @@ func TestDaemonSetDefaults(t *testing.T) {
 		t.Parallel()
 		ds := &appsv1.DaemonSet{}
 		daemonSetStrategy{}.Default(ds)
+		ds.Spec.Template = corev1.PodTemplateSpec{} // pod defaults belong to package core
 		want := appsv1.DaemonSetSpec{
 			UpdateStrategy: appsv1.DaemonSetUpdateStrategy{
 				Type: appsv1.RollingUpdateDaemonSetStrategyType,

@@ -28,6 +28,7 @@ func TestDeploymentDefaults(t *testing.T) {
 		t.Parallel()
 		d := &appsv1.Deployment{}
 		deploymentStrategy{}.Default(d)
+		d.Spec.Template = corev1.PodTemplateSpec{} // pod defaults belong to package core
 		want := appsv1.DeploymentSpec{
 			Replicas: ptr.To[int32](1),
 			Strategy: appsv1.DeploymentStrategy{

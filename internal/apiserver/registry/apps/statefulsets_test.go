@@ -36,6 +36,7 @@ func TestStatefulSetDefaults(t *testing.T) {
 		t.Parallel()
 		s := &appsv1.StatefulSet{}
 		statefulSetStrategy{}.Default(s)
+		s.Spec.Template = corev1.PodTemplateSpec{} // pod defaults belong to package core
 		want := appsv1.StatefulSetSpec{
 			Replicas:            ptr.To[int32](1),
 			PodManagementPolicy: appsv1.OrderedReadyPodManagement,

@@ -31,6 +31,7 @@ func TestCronJobDefaults(t *testing.T) {
 		t.Parallel()
 		cj := &batchv1.CronJob{}
 		cronJobStrategy{}.Default(cj)
+		cj.Spec.JobTemplate.Spec.Template = corev1.PodTemplateSpec{} // pod defaults belong to package core
 		want := batchv1.CronJobSpec{
 			ConcurrencyPolicy:          batchv1.AllowConcurrent,
 			Suspend:                    ptr.To(false),

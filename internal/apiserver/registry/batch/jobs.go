@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"strconv"
 	"time"
@@ -72,7 +73,7 @@ func (jobStrategy) Default(obj runtime.Object) {
 		}
 	}
 	if spec.Template.Labels != nil && len(job.Labels) == 0 {
-		job.Labels = spec.Template.Labels
+		job.Labels = maps.Clone(spec.Template.Labels)
 	}
 	if spec.CompletionMode == nil {
 		spec.CompletionMode = ptr.To(batchv1.NonIndexedCompletion)
@@ -95,13 +96,19 @@ func (jobStrategy) Default(obj runtime.Object) {
 
 // PrepareForCreate clears status and, unless the client manages the selector itself,
 // generates a selector on the job's UID (set by the store before this call) and labels the
-// template to match. It drops spec.scheduling, whose alpha feature is off.
+// template to match. A job whose labels come from its template gets the generated labels
+// too, as upstream jobs show them. It drops spec.scheduling, whose alpha feature is off.
 func (s jobStrategy) PrepareForCreate(ctx context.Context, obj runtime.Object) {
 	s.DefaultStrategy.PrepareForCreate(ctx, obj)
 	job := obj.(*batchv1.Job)
 	job.Spec.Scheduling = nil
-	if !ptr.Deref(job.Spec.ManualSelector, false) {
-		generateSelector(job)
+	if ptr.Deref(job.Spec.ManualSelector, false) {
+		return
+	}
+	fromTemplate := len(job.Labels) == 0 || maps.Equal(job.Labels, job.Spec.Template.Labels)
+	generateSelector(job)
+	if fromTemplate {
+		job.Labels = maps.Clone(job.Spec.Template.Labels)
 	}
 }
 

@@ -37,6 +37,7 @@ func TestJobDefaults(t *testing.T) {
 		t.Parallel()
 		job := &batchv1.Job{}
 		jobStrategy{}.Default(job)
+		job.Spec.Template = corev1.PodTemplateSpec{} // pod defaults belong to package core
 		want := batchv1.JobSpec{
 			Completions:          ptr.To[int32](1),
 			Parallelism:          ptr.To[int32](1),
@@ -113,11 +114,23 @@ func TestJobPrepareForCreate(t *testing.T) {
 		if !reflect.DeepEqual(job.Spec.Template.Labels, wantLabels) {
 			t.Errorf("template labels = %v, want %v", job.Spec.Template.Labels, wantLabels)
 		}
+		if !reflect.DeepEqual(job.Labels, wantLabels) {
+			t.Errorf("job labels = %v, want the template's %v", job.Labels, wantLabels)
+		}
 		wantSelector := &metav1.LabelSelector{MatchLabels: map[string]string{"batch.kubernetes.io/controller-uid": string(testUID)}}
 		if !reflect.DeepEqual(job.Spec.Selector, wantSelector) {
 			t.Errorf("selector = %v, want %v", job.Spec.Selector, wantSelector)
 		}
 		expectErrors(t, jobStrategy{}.Validate(t.Context(), job))
+	})
+	t.Run("a job with its own labels keeps them", func(t *testing.T) {
+		t.Parallel()
+		job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "pi", UID: testUID, Labels: map[string]string{"team": "a"}}, Spec: batchv1.JobSpec{Template: testPodTemplate()}}
+		jobStrategy{}.Default(job)
+		jobStrategy{}.PrepareForCreate(t.Context(), job)
+		if !reflect.DeepEqual(job.Labels, map[string]string{"team": "a"}) {
+			t.Errorf("job labels = %v", job.Labels)
+		}
 	})
 	t.Run("a manual selector is left alone", func(t *testing.T) {
 		t.Parallel()
