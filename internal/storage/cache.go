@@ -299,7 +299,9 @@ func (c *watchCache) bookmark() {
 	_ = setRV(obj, c.rev)
 	ev := watch.Event{Type: watch.Bookmark, Object: obj}
 	for w := range c.watchers {
-		if w.bookmarks && !w.push(ev) {
+		// A watch from a revision the cache has not reached yet gets no bookmark: it would
+		// take the client back.
+		if w.bookmarks && c.rev >= w.startRev && !w.push(ev) {
 			c.dropLocked(w)
 		}
 	}

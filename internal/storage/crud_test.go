@@ -41,7 +41,7 @@ func TestCreateGetUpdateDelete(t *testing.T) {
 		t.Errorf("stored object %v (%v): want it without a resourceVersion", stored, err)
 	}
 
-	for _, rv := range []string{"", "0", created.ResourceVersion} {
+	for _, rv := range []string{"", created.ResourceVersion, "0"} { // "0" after N: the cache has caught up
 		got, err := s.Get(ctx, key, GetOptions{ResourceVersion: rv})
 		if err != nil {
 			t.Fatalf("get rv=%q: %v", rv, err)
