@@ -69,98 +69,99 @@ func TestDeploymentDefaults(t *testing.T) {
 	})
 }
 
+var deploymentValidateCases = []struct {
+	name   string
+	mutate func(*appsv1.Deployment)
+	want   []wantErr
+}{
+	{name: "a complete deployment is valid", mutate: func(*appsv1.Deployment) {}},
+	{
+		name:   "a missing selector is required and matches no template",
+		mutate: func(d *appsv1.Deployment) { d.Spec.Selector = nil },
+		want:   []wantErr{{field.ErrorTypeRequired, "spec.selector"}, {field.ErrorTypeInvalid, "spec.template.metadata.labels"}},
+	},
+	{
+		name:   "an empty selector is invalid",
+		mutate: func(d *appsv1.Deployment) { d.Spec.Selector = &metav1.LabelSelector{} },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.selector"}},
+	},
+	{
+		name:   "a selector that does not match the template labels is invalid",
+		mutate: func(d *appsv1.Deployment) { d.Spec.Template.Labels = map[string]string{"app": "db"} },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.template.metadata.labels"}},
+	},
+	{
+		name:   "negative replicas are invalid",
+		mutate: func(d *appsv1.Deployment) { d.Spec.Replicas = ptr.To[int32](-1) },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.replicas"}},
+	},
+	{
+		name:   "a template that does not restart Always is not supported",
+		mutate: func(d *appsv1.Deployment) { d.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyOnFailure },
+		want:   []wantErr{{field.ErrorTypeNotSupported, "spec.template.spec.restartPolicy"}},
+	},
+	{
+		name:   "a template with activeDeadlineSeconds is forbidden",
+		mutate: func(d *appsv1.Deployment) { d.Spec.Template.Spec.ActiveDeadlineSeconds = ptr.To[int64](10) },
+		want:   []wantErr{{field.ErrorTypeForbidden, "spec.template.spec.activeDeadlineSeconds"}},
+	},
+	{
+		name: "maxSurge and maxUnavailable may not both be zero",
+		mutate: func(d *appsv1.Deployment) {
+			d.Spec.Strategy.RollingUpdate.MaxSurge = ptr.To(intstr.FromInt32(0))
+			d.Spec.Strategy.RollingUpdate.MaxUnavailable = ptr.To(intstr.FromString("0%"))
+		},
+		want: []wantErr{{field.ErrorTypeInvalid, "spec.strategy.rollingUpdate.maxUnavailable"}},
+	},
+	{
+		name: "maxUnavailable above 100% is invalid",
+		mutate: func(d *appsv1.Deployment) {
+			d.Spec.Strategy.RollingUpdate.MaxUnavailable = ptr.To(intstr.FromString("150%"))
+		},
+		want: []wantErr{{field.ErrorTypeInvalid, "spec.strategy.rollingUpdate.maxUnavailable"}},
+	},
+	{
+		name:   "a malformed percentage is invalid",
+		mutate: func(d *appsv1.Deployment) { d.Spec.Strategy.RollingUpdate.MaxSurge = ptr.To(intstr.FromString("lots")) },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.strategy.rollingUpdate.maxSurge"}},
+	},
+	{
+		name:   "a negative maxSurge is invalid",
+		mutate: func(d *appsv1.Deployment) { d.Spec.Strategy.RollingUpdate.MaxSurge = ptr.To(intstr.FromInt32(-1)) },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.strategy.rollingUpdate.maxSurge"}},
+	},
+	{
+		name:   "Recreate forbids rolling update parameters",
+		mutate: func(d *appsv1.Deployment) { d.Spec.Strategy.Type = appsv1.RecreateDeploymentStrategyType },
+		want:   []wantErr{{field.ErrorTypeForbidden, "spec.strategy.rollingUpdate"}},
+	},
+	{
+		name:   "an unknown strategy type is not supported",
+		mutate: func(d *appsv1.Deployment) { d.Spec.Strategy.Type = "BlueGreen" },
+		want:   []wantErr{{field.ErrorTypeNotSupported, "spec.strategy"}},
+	},
+	{
+		name:   "negative minReadySeconds are invalid",
+		mutate: func(d *appsv1.Deployment) { d.Spec.MinReadySeconds = -5 },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.minReadySeconds"}},
+	},
+	{
+		name: "progressDeadlineSeconds must exceed minReadySeconds",
+		mutate: func(d *appsv1.Deployment) {
+			d.Spec.MinReadySeconds = 600
+		},
+		want: []wantErr{{field.ErrorTypeInvalid, "spec.progressDeadlineSeconds"}},
+	},
+	{
+		name:   "a negative revisionHistoryLimit is invalid",
+		mutate: func(d *appsv1.Deployment) { d.Spec.RevisionHistoryLimit = ptr.To[int32](-1) },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.revisionHistoryLimit"}},
+	},
+}
+
 func TestDeploymentValidate(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		mutate func(*appsv1.Deployment)
-		want   []wantErr
-	}{
-		{name: "a complete deployment is valid", mutate: func(*appsv1.Deployment) {}},
-		{
-			name:   "a missing selector is required and matches no template",
-			mutate: func(d *appsv1.Deployment) { d.Spec.Selector = nil },
-			want:   []wantErr{{field.ErrorTypeRequired, "spec.selector"}, {field.ErrorTypeInvalid, "spec.template.metadata.labels"}},
-		},
-		{
-			name:   "an empty selector is invalid",
-			mutate: func(d *appsv1.Deployment) { d.Spec.Selector = &metav1.LabelSelector{} },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.selector"}},
-		},
-		{
-			name:   "a selector that does not match the template labels is invalid",
-			mutate: func(d *appsv1.Deployment) { d.Spec.Template.Labels = map[string]string{"app": "db"} },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.template.metadata.labels"}},
-		},
-		{
-			name:   "negative replicas are invalid",
-			mutate: func(d *appsv1.Deployment) { d.Spec.Replicas = ptr.To[int32](-1) },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.replicas"}},
-		},
-		{
-			name:   "a template that does not restart Always is not supported",
-			mutate: func(d *appsv1.Deployment) { d.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyOnFailure },
-			want:   []wantErr{{field.ErrorTypeNotSupported, "spec.template.spec.restartPolicy"}},
-		},
-		{
-			name:   "a template with activeDeadlineSeconds is forbidden",
-			mutate: func(d *appsv1.Deployment) { d.Spec.Template.Spec.ActiveDeadlineSeconds = ptr.To[int64](10) },
-			want:   []wantErr{{field.ErrorTypeForbidden, "spec.template.spec.activeDeadlineSeconds"}},
-		},
-		{
-			name: "maxSurge and maxUnavailable may not both be zero",
-			mutate: func(d *appsv1.Deployment) {
-				d.Spec.Strategy.RollingUpdate.MaxSurge = ptr.To(intstr.FromInt32(0))
-				d.Spec.Strategy.RollingUpdate.MaxUnavailable = ptr.To(intstr.FromString("0%"))
-			},
-			want: []wantErr{{field.ErrorTypeInvalid, "spec.strategy.rollingUpdate.maxUnavailable"}},
-		},
-		{
-			name: "maxUnavailable above 100% is invalid",
-			mutate: func(d *appsv1.Deployment) {
-				d.Spec.Strategy.RollingUpdate.MaxUnavailable = ptr.To(intstr.FromString("150%"))
-			},
-			want: []wantErr{{field.ErrorTypeInvalid, "spec.strategy.rollingUpdate.maxUnavailable"}},
-		},
-		{
-			name:   "a malformed percentage is invalid",
-			mutate: func(d *appsv1.Deployment) { d.Spec.Strategy.RollingUpdate.MaxSurge = ptr.To(intstr.FromString("lots")) },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.strategy.rollingUpdate.maxSurge"}},
-		},
-		{
-			name:   "a negative maxSurge is invalid",
-			mutate: func(d *appsv1.Deployment) { d.Spec.Strategy.RollingUpdate.MaxSurge = ptr.To(intstr.FromInt32(-1)) },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.strategy.rollingUpdate.maxSurge"}},
-		},
-		{
-			name:   "Recreate forbids rolling update parameters",
-			mutate: func(d *appsv1.Deployment) { d.Spec.Strategy.Type = appsv1.RecreateDeploymentStrategyType },
-			want:   []wantErr{{field.ErrorTypeForbidden, "spec.strategy.rollingUpdate"}},
-		},
-		{
-			name:   "an unknown strategy type is not supported",
-			mutate: func(d *appsv1.Deployment) { d.Spec.Strategy.Type = "BlueGreen" },
-			want:   []wantErr{{field.ErrorTypeNotSupported, "spec.strategy"}},
-		},
-		{
-			name:   "negative minReadySeconds are invalid",
-			mutate: func(d *appsv1.Deployment) { d.Spec.MinReadySeconds = -5 },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.minReadySeconds"}},
-		},
-		{
-			name: "progressDeadlineSeconds must exceed minReadySeconds",
-			mutate: func(d *appsv1.Deployment) {
-				d.Spec.MinReadySeconds = 600
-			},
-			want: []wantErr{{field.ErrorTypeInvalid, "spec.progressDeadlineSeconds"}},
-		},
-		{
-			name:   "a negative revisionHistoryLimit is invalid",
-			mutate: func(d *appsv1.Deployment) { d.Spec.RevisionHistoryLimit = ptr.To[int32](-1) },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.revisionHistoryLimit"}},
-		},
-	}
-	for _, tc := range tests {
+	for _, tc := range deploymentValidateCases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			d := testDeployment()

@@ -74,82 +74,83 @@ func TestStatefulSetDefaults(t *testing.T) {
 	})
 }
 
+var statefulSetValidateCases = []struct {
+	name   string
+	mutate func(*appsv1.StatefulSet)
+	want   []wantErr
+}{
+	{name: "a complete stateful set is valid", mutate: func(*appsv1.StatefulSet) {}},
+	{
+		name:   "an unknown pod management policy is invalid",
+		mutate: func(s *appsv1.StatefulSet) { s.Spec.PodManagementPolicy = "Sometimes" },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.podManagementPolicy"}},
+	},
+	{
+		name:   "a missing update strategy type is required",
+		mutate: func(s *appsv1.StatefulSet) { s.Spec.UpdateStrategy.Type = "" },
+		want:   []wantErr{{field.ErrorTypeRequired, "spec.updateStrategy"}},
+	},
+	{
+		name:   "OnDelete does not allow rolling update parameters",
+		mutate: func(s *appsv1.StatefulSet) { s.Spec.UpdateStrategy.Type = appsv1.OnDeleteStatefulSetStrategyType },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.updateStrategy.rollingUpdate"}},
+	},
+	{
+		name:   "a negative partition is invalid",
+		mutate: func(s *appsv1.StatefulSet) { s.Spec.UpdateStrategy.RollingUpdate.Partition = ptr.To[int32](-1) },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.updateStrategy.rollingUpdate.partition"}},
+	},
+	{
+		name: "maxUnavailable may not be zero",
+		mutate: func(s *appsv1.StatefulSet) {
+			s.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ptr.To(intstr.FromString("0%"))
+		},
+		want: []wantErr{{field.ErrorTypeInvalid, "spec.updateStrategy.rollingUpdate.maxUnavailable"}},
+	},
+	{
+		name: "an unknown claim retention policy is not supported",
+		mutate: func(s *appsv1.StatefulSet) {
+			s.Spec.PersistentVolumeClaimRetentionPolicy.WhenScaled = "Archive"
+		},
+		want: []wantErr{{field.ErrorTypeNotSupported, "spec.persistentVolumeClaimRetentionPolicy.whenScaled"}},
+	},
+	{
+		name:   "a negative start ordinal is invalid",
+		mutate: func(s *appsv1.StatefulSet) { s.Spec.Ordinals = &appsv1.StatefulSetOrdinals{Start: -1} },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.ordinals.start"}},
+	},
+	{
+		name:   "an empty selector is invalid",
+		mutate: func(s *appsv1.StatefulSet) { s.Spec.Selector = &metav1.LabelSelector{} },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.selector"}},
+	},
+	{
+		name:   "a template the selector does not match is invalid",
+		mutate: func(s *appsv1.StatefulSet) { s.Spec.Template.Labels = map[string]string{"app": "other"} },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.template.metadata.labels"}},
+	},
+	{
+		name: "invalid template labels are reported where upstream reports them",
+		mutate: func(s *appsv1.StatefulSet) {
+			s.Spec.Template.Labels["bad key!"] = "x"
+		},
+		want: []wantErr{{field.ErrorTypeInvalid, "spec.template.labels"}},
+	},
+	{
+		name:   "a template that restarts OnFailure is not supported",
+		mutate: func(s *appsv1.StatefulSet) { s.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyOnFailure },
+		want:   []wantErr{{field.ErrorTypeNotSupported, "spec.template.spec.restartPolicy"}},
+	},
+	{
+		name:   "negative replicas are invalid",
+		mutate: func(s *appsv1.StatefulSet) { s.Spec.Replicas = ptr.To[int32](-1) },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.replicas"}},
+	},
+}
+
 func TestStatefulSetValidate(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		mutate func(*appsv1.StatefulSet)
-		want   []wantErr
-	}{
-		{name: "a complete stateful set is valid", mutate: func(*appsv1.StatefulSet) {}},
-		{
-			name:   "an unknown pod management policy is invalid",
-			mutate: func(s *appsv1.StatefulSet) { s.Spec.PodManagementPolicy = "Sometimes" },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.podManagementPolicy"}},
-		},
-		{
-			name:   "a missing update strategy type is required",
-			mutate: func(s *appsv1.StatefulSet) { s.Spec.UpdateStrategy.Type = "" },
-			want:   []wantErr{{field.ErrorTypeRequired, "spec.updateStrategy"}},
-		},
-		{
-			name:   "OnDelete does not allow rolling update parameters",
-			mutate: func(s *appsv1.StatefulSet) { s.Spec.UpdateStrategy.Type = appsv1.OnDeleteStatefulSetStrategyType },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.updateStrategy.rollingUpdate"}},
-		},
-		{
-			name:   "a negative partition is invalid",
-			mutate: func(s *appsv1.StatefulSet) { s.Spec.UpdateStrategy.RollingUpdate.Partition = ptr.To[int32](-1) },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.updateStrategy.rollingUpdate.partition"}},
-		},
-		{
-			name: "maxUnavailable may not be zero",
-			mutate: func(s *appsv1.StatefulSet) {
-				s.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ptr.To(intstr.FromString("0%"))
-			},
-			want: []wantErr{{field.ErrorTypeInvalid, "spec.updateStrategy.rollingUpdate.maxUnavailable"}},
-		},
-		{
-			name: "an unknown claim retention policy is not supported",
-			mutate: func(s *appsv1.StatefulSet) {
-				s.Spec.PersistentVolumeClaimRetentionPolicy.WhenScaled = "Archive"
-			},
-			want: []wantErr{{field.ErrorTypeNotSupported, "spec.persistentVolumeClaimRetentionPolicy.whenScaled"}},
-		},
-		{
-			name:   "a negative start ordinal is invalid",
-			mutate: func(s *appsv1.StatefulSet) { s.Spec.Ordinals = &appsv1.StatefulSetOrdinals{Start: -1} },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.ordinals.start"}},
-		},
-		{
-			name:   "an empty selector is invalid",
-			mutate: func(s *appsv1.StatefulSet) { s.Spec.Selector = &metav1.LabelSelector{} },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.selector"}},
-		},
-		{
-			name:   "a template the selector does not match is invalid",
-			mutate: func(s *appsv1.StatefulSet) { s.Spec.Template.Labels = map[string]string{"app": "other"} },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.template.metadata.labels"}},
-		},
-		{
-			name: "invalid template labels are reported where upstream reports them",
-			mutate: func(s *appsv1.StatefulSet) {
-				s.Spec.Template.Labels["bad key!"] = "x"
-			},
-			want: []wantErr{{field.ErrorTypeInvalid, "spec.template.labels"}},
-		},
-		{
-			name:   "a template that restarts OnFailure is not supported",
-			mutate: func(s *appsv1.StatefulSet) { s.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyOnFailure },
-			want:   []wantErr{{field.ErrorTypeNotSupported, "spec.template.spec.restartPolicy"}},
-		},
-		{
-			name:   "negative replicas are invalid",
-			mutate: func(s *appsv1.StatefulSet) { s.Spec.Replicas = ptr.To[int32](-1) },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.replicas"}},
-		},
-	}
-	for _, tc := range tests {
+	for _, tc := range statefulSetValidateCases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := testStatefulSet()

@@ -98,131 +98,133 @@ func TestHPADefaults(t *testing.T) {
 	})
 }
 
+var podsMetric = autoscalingv2.MetricSpec{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricSource{
+	Metric: autoscalingv2.MetricIdentifier{Name: "requests"},
+	Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: qty("10")},
+}}
+
+var hpaValidateCases = []struct {
+	name   string
+	mutate func(*autoscalingv2.HorizontalPodAutoscaler)
+	want   []wantErr
+}{
+	{name: "a defaulted HPA is valid", mutate: func(*autoscalingv2.HorizontalPodAutoscaler) {}},
+	{name: "a pods metric is valid", mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.Metrics = append(h.Spec.Metrics, podsMetric) }},
+	{
+		name: "the scale target needs a kind and a name",
+		mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) {
+			h.Spec.ScaleTargetRef = autoscalingv2.CrossVersionObjectReference{}
+		},
+		want: []wantErr{{field.ErrorTypeRequired, "spec.scaleTargetRef.kind"}, {field.ErrorTypeRequired, "spec.scaleTargetRef.name"}},
+	},
+	{
+		name:   "a scale target name must be a path segment",
+		mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.ScaleTargetRef.Name = "a/b" },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.scaleTargetRef.name"}},
+	},
+	{
+		name:   "minReplicas 0 is invalid on create",
+		mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.MinReplicas = ptr.To[int32](0) },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.minReplicas"}, {field.ErrorTypeForbidden, "spec.metrics"}},
+	},
+	{
+		name:   "maxReplicas must be positive",
+		mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.MaxReplicas = 0 },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.maxReplicas"}, {field.ErrorTypeInvalid, "spec.maxReplicas"}},
+	},
+	{
+		name:   "maxReplicas may not be below minReplicas",
+		mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.MinReplicas = ptr.To[int32](11) },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.maxReplicas"}},
+	},
+	{
+		name: "a metric must populate the source its type names",
+		mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) {
+			h.Spec.Metrics[0].Type = autoscalingv2.PodsMetricSourceType
+		},
+		want: []wantErr{{field.ErrorTypeRequired, "spec.metrics[0].pods"}},
+	},
+	{
+		name:   "an unknown metric type is not supported",
+		mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.Metrics[0].Type = "Weather" },
+		want:   []wantErr{{field.ErrorTypeNotSupported, "spec.metrics[0].type"}},
+	},
+	{
+		name: "a metric may populate only one source",
+		mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) {
+			h.Spec.Metrics[0].Pods = podsMetric.Pods
+		},
+		want: []wantErr{{field.ErrorTypeForbidden, "spec.metrics[0].pods"}},
+	},
+	{
+		name: "a resource target may not set both a value and a utilization",
+		mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) {
+			h.Spec.Metrics[0].Resource.Target.AverageValue = qty("100m")
+		},
+		want: []wantErr{{field.ErrorTypeForbidden, "spec.metrics[0].resource.target.averageValue"}},
+	},
+	{
+		name: "a utilization must be positive",
+		mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) {
+			h.Spec.Metrics[0].Resource.Target.AverageUtilization = ptr.To[int32](0)
+		},
+		want: []wantErr{{field.ErrorTypeInvalid, "spec.metrics[0].resource.target.averageUtilization"}},
+	},
+	{
+		name: "a container resource metric needs a standard resource and a container",
+		mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) {
+			h.Spec.Metrics = []autoscalingv2.MetricSpec{{Type: autoscalingv2.ContainerResourceMetricSourceType, ContainerResource: &autoscalingv2.ContainerResourceMetricSource{
+				Name:   "bandwidth",
+				Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr.To[int32](50)},
+			}}}
+		},
+		want: []wantErr{{field.ErrorTypeInvalid, "spec.metrics[0].containerResource.name"}, {field.ErrorTypeRequired, "spec.metrics[0].containerResource.container"}},
+	},
+	{
+		name: "an external metric may not set both value and averageValue",
+		mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) {
+			h.Spec.Metrics = []autoscalingv2.MetricSpec{{Type: autoscalingv2.ExternalMetricSourceType, External: &autoscalingv2.ExternalMetricSource{
+				Metric: autoscalingv2.MetricIdentifier{Name: "queue_depth"},
+				Target: autoscalingv2.MetricTarget{Type: autoscalingv2.ValueMetricType, Value: qty("30"), AverageValue: qty("3")},
+			}}}
+		},
+		want: []wantErr{{field.ErrorTypeForbidden, "spec.metrics[0].external.target.value"}},
+	},
+	{
+		name: "scaling policies need a known type, a positive value and a bounded period",
+		mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) {
+			h.Spec.Behavior = &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleUp: &autoscalingv2.HPAScalingRules{
+				Policies: []autoscalingv2.HPAScalingPolicy{{Type: "Nodes", Value: 0, PeriodSeconds: 3600}},
+			}}
+			hpaStrategy{}.Default(h)
+		},
+		want: []wantErr{
+			{field.ErrorTypeNotSupported, "spec.behavior.scaleUp.policies[0].type"},
+			{field.ErrorTypeInvalid, "spec.behavior.scaleUp.policies[0].value"},
+			{field.ErrorTypeInvalid, "spec.behavior.scaleUp.policies[0].periodSeconds"},
+		},
+	},
+	{
+		name: "a stabilization window above an hour is invalid",
+		mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) {
+			h.Spec.Behavior = &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr.To[int32](3601)}}
+			hpaStrategy{}.Default(h)
+		},
+		want: []wantErr{{field.ErrorTypeInvalid, "spec.behavior.scaleDown.stabilizationWindowSeconds"}},
+	},
+	{
+		name: "an empty policy list is required",
+		mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) {
+			h.Spec.Behavior = &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleDown: &autoscalingv2.HPAScalingRules{Policies: []autoscalingv2.HPAScalingPolicy{}}}
+			hpaStrategy{}.Default(h)
+		},
+		want: []wantErr{{field.ErrorTypeRequired, "spec.behavior.scaleDown.policies"}},
+	},
+}
+
 func TestHPAValidate(t *testing.T) {
 	t.Parallel()
-	podsMetric := autoscalingv2.MetricSpec{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricSource{
-		Metric: autoscalingv2.MetricIdentifier{Name: "requests"},
-		Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: qty("10")},
-	}}
-	tests := []struct {
-		name   string
-		mutate func(*autoscalingv2.HorizontalPodAutoscaler)
-		want   []wantErr
-	}{
-		{name: "a defaulted HPA is valid", mutate: func(*autoscalingv2.HorizontalPodAutoscaler) {}},
-		{name: "a pods metric is valid", mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.Metrics = append(h.Spec.Metrics, podsMetric) }},
-		{
-			name: "the scale target needs a kind and a name",
-			mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) {
-				h.Spec.ScaleTargetRef = autoscalingv2.CrossVersionObjectReference{}
-			},
-			want: []wantErr{{field.ErrorTypeRequired, "spec.scaleTargetRef.kind"}, {field.ErrorTypeRequired, "spec.scaleTargetRef.name"}},
-		},
-		{
-			name:   "a scale target name must be a path segment",
-			mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.ScaleTargetRef.Name = "a/b" },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.scaleTargetRef.name"}},
-		},
-		{
-			name:   "minReplicas 0 is invalid on create",
-			mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.MinReplicas = ptr.To[int32](0) },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.minReplicas"}, {field.ErrorTypeForbidden, "spec.metrics"}},
-		},
-		{
-			name:   "maxReplicas must be positive",
-			mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.MaxReplicas = 0 },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.maxReplicas"}, {field.ErrorTypeInvalid, "spec.maxReplicas"}},
-		},
-		{
-			name:   "maxReplicas may not be below minReplicas",
-			mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.MinReplicas = ptr.To[int32](11) },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.maxReplicas"}},
-		},
-		{
-			name: "a metric must populate the source its type names",
-			mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) {
-				h.Spec.Metrics[0].Type = autoscalingv2.PodsMetricSourceType
-			},
-			want: []wantErr{{field.ErrorTypeRequired, "spec.metrics[0].pods"}},
-		},
-		{
-			name:   "an unknown metric type is not supported",
-			mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.Metrics[0].Type = "Weather" },
-			want:   []wantErr{{field.ErrorTypeNotSupported, "spec.metrics[0].type"}},
-		},
-		{
-			name: "a metric may populate only one source",
-			mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) {
-				h.Spec.Metrics[0].Pods = podsMetric.Pods
-			},
-			want: []wantErr{{field.ErrorTypeForbidden, "spec.metrics[0].pods"}},
-		},
-		{
-			name: "a resource target may not set both a value and a utilization",
-			mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) {
-				h.Spec.Metrics[0].Resource.Target.AverageValue = qty("100m")
-			},
-			want: []wantErr{{field.ErrorTypeForbidden, "spec.metrics[0].resource.target.averageValue"}},
-		},
-		{
-			name: "a utilization must be positive",
-			mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) {
-				h.Spec.Metrics[0].Resource.Target.AverageUtilization = ptr.To[int32](0)
-			},
-			want: []wantErr{{field.ErrorTypeInvalid, "spec.metrics[0].resource.target.averageUtilization"}},
-		},
-		{
-			name: "a container resource metric needs a standard resource and a container",
-			mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) {
-				h.Spec.Metrics = []autoscalingv2.MetricSpec{{Type: autoscalingv2.ContainerResourceMetricSourceType, ContainerResource: &autoscalingv2.ContainerResourceMetricSource{
-					Name:   "bandwidth",
-					Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr.To[int32](50)},
-				}}}
-			},
-			want: []wantErr{{field.ErrorTypeInvalid, "spec.metrics[0].containerResource.name"}, {field.ErrorTypeRequired, "spec.metrics[0].containerResource.container"}},
-		},
-		{
-			name: "an external metric may not set both value and averageValue",
-			mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) {
-				h.Spec.Metrics = []autoscalingv2.MetricSpec{{Type: autoscalingv2.ExternalMetricSourceType, External: &autoscalingv2.ExternalMetricSource{
-					Metric: autoscalingv2.MetricIdentifier{Name: "queue_depth"},
-					Target: autoscalingv2.MetricTarget{Type: autoscalingv2.ValueMetricType, Value: qty("30"), AverageValue: qty("3")},
-				}}}
-			},
-			want: []wantErr{{field.ErrorTypeForbidden, "spec.metrics[0].external.target.value"}},
-		},
-		{
-			name: "scaling policies need a known type, a positive value and a bounded period",
-			mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) {
-				h.Spec.Behavior = &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleUp: &autoscalingv2.HPAScalingRules{
-					Policies: []autoscalingv2.HPAScalingPolicy{{Type: "Nodes", Value: 0, PeriodSeconds: 3600}},
-				}}
-				hpaStrategy{}.Default(h)
-			},
-			want: []wantErr{
-				{field.ErrorTypeNotSupported, "spec.behavior.scaleUp.policies[0].type"},
-				{field.ErrorTypeInvalid, "spec.behavior.scaleUp.policies[0].value"},
-				{field.ErrorTypeInvalid, "spec.behavior.scaleUp.policies[0].periodSeconds"},
-			},
-		},
-		{
-			name: "a stabilization window above an hour is invalid",
-			mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) {
-				h.Spec.Behavior = &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr.To[int32](3601)}}
-				hpaStrategy{}.Default(h)
-			},
-			want: []wantErr{{field.ErrorTypeInvalid, "spec.behavior.scaleDown.stabilizationWindowSeconds"}},
-		},
-		{
-			name: "an empty policy list is required",
-			mutate: func(h *autoscalingv2.HorizontalPodAutoscaler) {
-				h.Spec.Behavior = &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleDown: &autoscalingv2.HPAScalingRules{Policies: []autoscalingv2.HPAScalingPolicy{}}}
-				hpaStrategy{}.Default(h)
-			},
-			want: []wantErr{{field.ErrorTypeRequired, "spec.behavior.scaleDown.policies"}},
-		},
-	}
-	for _, tc := range tests {
+	for _, tc := range hpaValidateCases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			hpa := testHPA()

@@ -51,91 +51,92 @@ func TestCronJobDefaults(t *testing.T) {
 	})
 }
 
+var cronJobValidateCases = []struct {
+	name   string
+	mutate func(*batchv1.CronJob)
+	want   []wantErr
+}{
+	{name: "a complete cronjob is valid", mutate: func(*batchv1.CronJob) {}},
+	{name: "a descriptor schedule is valid", mutate: func(cj *batchv1.CronJob) { cj.Spec.Schedule = "@hourly" }},
+	{name: "an IANA time zone is valid", mutate: func(cj *batchv1.CronJob) { cj.Spec.TimeZone = ptr.To("Europe/Paris") }},
+	{
+		name:   "a schedule is required",
+		mutate: func(cj *batchv1.CronJob) { cj.Spec.Schedule = "" },
+		want:   []wantErr{{field.ErrorTypeRequired, "spec.schedule"}},
+	},
+	{
+		name:   "a schedule that does not parse is invalid",
+		mutate: func(cj *batchv1.CronJob) { cj.Spec.Schedule = "every day" },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.schedule"}},
+	},
+	{
+		name:   "a time zone in the schedule is invalid on create",
+		mutate: func(cj *batchv1.CronJob) { cj.Spec.Schedule = "TZ=UTC 0 * * * *" },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.schedule"}},
+	},
+	{
+		name:   "an unknown time zone is invalid",
+		mutate: func(cj *batchv1.CronJob) { cj.Spec.TimeZone = ptr.To("Mars/Olympus") },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.timeZone"}},
+	},
+	{
+		name:   "the Local time zone is invalid",
+		mutate: func(cj *batchv1.CronJob) { cj.Spec.TimeZone = ptr.To("Local") },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.timeZone"}},
+	},
+	{
+		name:   "an empty time zone is invalid",
+		mutate: func(cj *batchv1.CronJob) { cj.Spec.TimeZone = ptr.To("") },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.timeZone"}},
+	},
+	{
+		name:   "an unknown concurrency policy is not supported",
+		mutate: func(cj *batchv1.CronJob) { cj.Spec.ConcurrencyPolicy = "Sometimes" },
+		want:   []wantErr{{field.ErrorTypeNotSupported, "spec.concurrencyPolicy"}},
+	},
+	{
+		name:   "a negative starting deadline is invalid",
+		mutate: func(cj *batchv1.CronJob) { cj.Spec.StartingDeadlineSeconds = ptr.To[int64](-1) },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.startingDeadlineSeconds"}},
+	},
+	{
+		name:   "a negative history limit is invalid",
+		mutate: func(cj *batchv1.CronJob) { cj.Spec.FailedJobsHistoryLimit = ptr.To[int32](-1) },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.failedJobsHistoryLimit"}},
+	},
+	{
+		name: "the job template selector is generated, not given",
+		mutate: func(cj *batchv1.CronJob) {
+			cj.Spec.JobTemplate.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"a": "b"}}
+		},
+		want: []wantErr{{field.ErrorTypeInvalid, "spec.jobTemplate.spec.selector"}},
+	},
+	{
+		name:   "the job template may not use a manual selector",
+		mutate: func(cj *batchv1.CronJob) { cj.Spec.JobTemplate.Spec.ManualSelector = ptr.To(true) },
+		want:   []wantErr{{field.ErrorTypeNotSupported, "spec.jobTemplate.spec.manualSelector"}},
+	},
+	{
+		name: "the job template follows the job rules",
+		mutate: func(cj *batchv1.CronJob) {
+			cj.Spec.JobTemplate.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyAlways
+			cj.Spec.JobTemplate.Spec.Parallelism = ptr.To[int32](-2)
+		},
+		want: []wantErr{
+			{field.ErrorTypeRequired, "spec.jobTemplate.spec.template.spec.restartPolicy"},
+			{field.ErrorTypeInvalid, "spec.jobTemplate.spec.parallelism"},
+		},
+	},
+	{
+		name:   "names longer than 52 characters are invalid",
+		mutate: func(cj *batchv1.CronJob) { cj.Name = strings.Repeat("n", 53) },
+		want:   []wantErr{{field.ErrorTypeInvalid, "metadata.name"}},
+	},
+}
+
 func TestCronJobValidate(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		mutate func(*batchv1.CronJob)
-		want   []wantErr
-	}{
-		{name: "a complete cronjob is valid", mutate: func(*batchv1.CronJob) {}},
-		{name: "a descriptor schedule is valid", mutate: func(cj *batchv1.CronJob) { cj.Spec.Schedule = "@hourly" }},
-		{name: "an IANA time zone is valid", mutate: func(cj *batchv1.CronJob) { cj.Spec.TimeZone = ptr.To("Europe/Paris") }},
-		{
-			name:   "a schedule is required",
-			mutate: func(cj *batchv1.CronJob) { cj.Spec.Schedule = "" },
-			want:   []wantErr{{field.ErrorTypeRequired, "spec.schedule"}},
-		},
-		{
-			name:   "a schedule that does not parse is invalid",
-			mutate: func(cj *batchv1.CronJob) { cj.Spec.Schedule = "every day" },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.schedule"}},
-		},
-		{
-			name:   "a time zone in the schedule is invalid on create",
-			mutate: func(cj *batchv1.CronJob) { cj.Spec.Schedule = "TZ=UTC 0 * * * *" },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.schedule"}},
-		},
-		{
-			name:   "an unknown time zone is invalid",
-			mutate: func(cj *batchv1.CronJob) { cj.Spec.TimeZone = ptr.To("Mars/Olympus") },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.timeZone"}},
-		},
-		{
-			name:   "the Local time zone is invalid",
-			mutate: func(cj *batchv1.CronJob) { cj.Spec.TimeZone = ptr.To("Local") },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.timeZone"}},
-		},
-		{
-			name:   "an empty time zone is invalid",
-			mutate: func(cj *batchv1.CronJob) { cj.Spec.TimeZone = ptr.To("") },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.timeZone"}},
-		},
-		{
-			name:   "an unknown concurrency policy is not supported",
-			mutate: func(cj *batchv1.CronJob) { cj.Spec.ConcurrencyPolicy = "Sometimes" },
-			want:   []wantErr{{field.ErrorTypeNotSupported, "spec.concurrencyPolicy"}},
-		},
-		{
-			name:   "a negative starting deadline is invalid",
-			mutate: func(cj *batchv1.CronJob) { cj.Spec.StartingDeadlineSeconds = ptr.To[int64](-1) },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.startingDeadlineSeconds"}},
-		},
-		{
-			name:   "a negative history limit is invalid",
-			mutate: func(cj *batchv1.CronJob) { cj.Spec.FailedJobsHistoryLimit = ptr.To[int32](-1) },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.failedJobsHistoryLimit"}},
-		},
-		{
-			name: "the job template selector is generated, not given",
-			mutate: func(cj *batchv1.CronJob) {
-				cj.Spec.JobTemplate.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"a": "b"}}
-			},
-			want: []wantErr{{field.ErrorTypeInvalid, "spec.jobTemplate.spec.selector"}},
-		},
-		{
-			name:   "the job template may not use a manual selector",
-			mutate: func(cj *batchv1.CronJob) { cj.Spec.JobTemplate.Spec.ManualSelector = ptr.To(true) },
-			want:   []wantErr{{field.ErrorTypeNotSupported, "spec.jobTemplate.spec.manualSelector"}},
-		},
-		{
-			name: "the job template follows the job rules",
-			mutate: func(cj *batchv1.CronJob) {
-				cj.Spec.JobTemplate.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyAlways
-				cj.Spec.JobTemplate.Spec.Parallelism = ptr.To[int32](-2)
-			},
-			want: []wantErr{
-				{field.ErrorTypeRequired, "spec.jobTemplate.spec.template.spec.restartPolicy"},
-				{field.ErrorTypeInvalid, "spec.jobTemplate.spec.parallelism"},
-			},
-		},
-		{
-			name:   "names longer than 52 characters are invalid",
-			mutate: func(cj *batchv1.CronJob) { cj.Name = strings.Repeat("n", 53) },
-			want:   []wantErr{{field.ErrorTypeInvalid, "metadata.name"}},
-		},
-	}
-	for _, tc := range tests {
+	for _, tc := range cronJobValidateCases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			cj := testCronJob()

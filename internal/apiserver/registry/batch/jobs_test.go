@@ -153,148 +153,149 @@ func TestJobPrepareForCreate(t *testing.T) {
 	})
 }
 
+var jobValidateCases = []struct {
+	name   string
+	mutate func(*batchv1.Job)
+	want   []wantErr
+}{
+	{
+		name:   "a template that restarts Always needs OnFailure or Never",
+		mutate: func(j *batchv1.Job) { j.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyAlways },
+		want:   []wantErr{{field.ErrorTypeRequired, "spec.template.spec.restartPolicy"}},
+	},
+	{
+		name: "a pod failure policy needs restartPolicy Never",
+		mutate: func(j *batchv1.Job) {
+			j.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyOnFailure
+			j.Spec.PodReplacementPolicy = ptr.To(batchv1.Failed)
+			j.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
+				Action:      batchv1.PodFailurePolicyActionFailJob,
+				OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{42}},
+			}}}
+		},
+		want: []wantErr{{field.ErrorTypeInvalid, "spec.template.spec.restartPolicy"}},
+	},
+	{
+		name:   "negative parallelism is invalid",
+		mutate: func(j *batchv1.Job) { j.Spec.Parallelism = ptr.To[int32](-1) },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.parallelism"}},
+	},
+	{
+		name:   "negative completions are invalid",
+		mutate: func(j *batchv1.Job) { j.Spec.Completions = ptr.To[int32](-1) },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.completions"}},
+	},
+	{
+		name:   "a generated label the client changed is invalid",
+		mutate: func(j *batchv1.Job) { j.Spec.Template.Labels["job-name"] = "other" },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.template.metadata.labels[job-name]"}},
+	},
+	{
+		name:   "a generated selector needs the job's UID",
+		mutate: func(j *batchv1.Job) { j.UID = "" },
+		want: []wantErr{
+			{field.ErrorTypeRequired, "metadata.uid"},
+			{field.ErrorTypeInvalid, "spec.template.metadata.labels[controller-uid]"},
+			{field.ErrorTypeInvalid, "spec.template.metadata.labels[batch.kubernetes.io/controller-uid]"},
+			{field.ErrorTypeInvalid, "spec.selector"},
+		},
+	},
+	{
+		name: "a manual job without a selector needs one",
+		mutate: func(j *batchv1.Job) {
+			j.Spec.ManualSelector = ptr.To(true)
+			j.Spec.Selector = nil
+		},
+		want: []wantErr{{field.ErrorTypeRequired, "spec.selector"}, {field.ErrorTypeInvalid, "spec.template.metadata.labels"}},
+	},
+	{
+		name: "an indexed job needs completions",
+		mutate: func(j *batchv1.Job) {
+			j.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion)
+			j.Spec.Completions = nil
+		},
+		want: []wantErr{{field.ErrorTypeRequired, "spec.completions"}},
+	},
+	{
+		name: "an indexed job's pod hostnames must be DNS labels",
+		mutate: func(j *batchv1.Job) {
+			j.Name = strings.Repeat("x", 62)
+			j.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion)
+			j.Spec.Completions = ptr.To[int32](10)
+			for _, k := range []string{"job-name", "batch.kubernetes.io/job-name"} {
+				j.Spec.Template.Labels[k] = j.Name
+			}
+		},
+		want: []wantErr{{field.ErrorTypeInvalid, "metadata.name"}},
+	},
+	{
+		name:   "a per-index backoff limit requires indexed completion",
+		mutate: func(j *batchv1.Job) { j.Spec.BackoffLimitPerIndex = ptr.To[int32](1) },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.backoffLimitPerIndex"}},
+	},
+	{
+		name:   "an unknown completion mode is not supported",
+		mutate: func(j *batchv1.Job) { j.Spec.CompletionMode = ptr.To(batchv1.CompletionMode("Sometimes")) },
+		want:   []wantErr{{field.ErrorTypeNotSupported, "spec.completionMode"}},
+	},
+	{
+		name: "pod failure policy rules need exit codes or pod conditions",
+		mutate: func(j *batchv1.Job) {
+			j.Spec.PodReplacementPolicy = ptr.To(batchv1.Failed)
+			j.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{Action: batchv1.PodFailurePolicyActionIgnore}}}
+		},
+		want: []wantErr{{field.ErrorTypeInvalid, "spec.podFailurePolicy.rules[0]"}},
+	},
+	{
+		name: "exit codes must be ordered and not 0 for In",
+		mutate: func(j *batchv1.Job) {
+			j.Spec.PodReplacementPolicy = ptr.To(batchv1.Failed)
+			j.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
+				Action:      batchv1.PodFailurePolicyActionCount,
+				OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{5, 0}},
+			}}}
+		},
+		want: []wantErr{
+			{field.ErrorTypeInvalid, "spec.podFailurePolicy.rules[0].onExitCodes.values[1]"},
+			{field.ErrorTypeInvalid, "spec.podFailurePolicy.rules[0].onExitCodes.values"},
+		},
+	},
+	{
+		name: "only Failed replacement works with a pod failure policy",
+		mutate: func(j *batchv1.Job) {
+			j.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
+				Action:      batchv1.PodFailurePolicyActionFailJob,
+				OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{Operator: batchv1.PodFailurePolicyOnExitCodesOpNotIn, Values: []int32{0}},
+			}}}
+		},
+		want: []wantErr{{field.ErrorTypeNotSupported, "spec.podReplacementPolicy"}},
+	},
+	{
+		name: "a success policy requires indexed completion",
+		mutate: func(j *batchv1.Job) {
+			j.Spec.SuccessPolicy = &batchv1.SuccessPolicy{Rules: []batchv1.SuccessPolicyRule{{SucceededCount: ptr.To[int32](1)}}}
+		},
+		want: []wantErr{{field.ErrorTypeInvalid, "spec.successPolicy"}},
+	},
+	{
+		name: "success policy indexes must be ordered and below completions",
+		mutate: func(j *batchv1.Job) {
+			j.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion)
+			j.Spec.Completions = ptr.To[int32](5)
+			j.Spec.SuccessPolicy = &batchv1.SuccessPolicy{Rules: []batchv1.SuccessPolicyRule{{SucceededIndexes: ptr.To("3,1-7")}}}
+		},
+		want: []wantErr{{field.ErrorTypeInvalid, "spec.successPolicy.rules[0].succeededIndexes"}},
+	},
+	{
+		name:   "managedBy must be a domain-prefixed path",
+		mutate: func(j *batchv1.Job) { j.Spec.ManagedBy = ptr.To("no-domain") },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.managedBy"}},
+	},
+}
+
 func TestJobValidate(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		mutate func(*batchv1.Job)
-		want   []wantErr
-	}{
-		{
-			name:   "a template that restarts Always needs OnFailure or Never",
-			mutate: func(j *batchv1.Job) { j.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyAlways },
-			want:   []wantErr{{field.ErrorTypeRequired, "spec.template.spec.restartPolicy"}},
-		},
-		{
-			name: "a pod failure policy needs restartPolicy Never",
-			mutate: func(j *batchv1.Job) {
-				j.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyOnFailure
-				j.Spec.PodReplacementPolicy = ptr.To(batchv1.Failed)
-				j.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
-					Action:      batchv1.PodFailurePolicyActionFailJob,
-					OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{42}},
-				}}}
-			},
-			want: []wantErr{{field.ErrorTypeInvalid, "spec.template.spec.restartPolicy"}},
-		},
-		{
-			name:   "negative parallelism is invalid",
-			mutate: func(j *batchv1.Job) { j.Spec.Parallelism = ptr.To[int32](-1) },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.parallelism"}},
-		},
-		{
-			name:   "negative completions are invalid",
-			mutate: func(j *batchv1.Job) { j.Spec.Completions = ptr.To[int32](-1) },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.completions"}},
-		},
-		{
-			name:   "a generated label the client changed is invalid",
-			mutate: func(j *batchv1.Job) { j.Spec.Template.Labels["job-name"] = "other" },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.template.metadata.labels[job-name]"}},
-		},
-		{
-			name:   "a generated selector needs the job's UID",
-			mutate: func(j *batchv1.Job) { j.UID = "" },
-			want: []wantErr{
-				{field.ErrorTypeRequired, "metadata.uid"},
-				{field.ErrorTypeInvalid, "spec.template.metadata.labels[controller-uid]"},
-				{field.ErrorTypeInvalid, "spec.template.metadata.labels[batch.kubernetes.io/controller-uid]"},
-				{field.ErrorTypeInvalid, "spec.selector"},
-			},
-		},
-		{
-			name: "a manual job without a selector needs one",
-			mutate: func(j *batchv1.Job) {
-				j.Spec.ManualSelector = ptr.To(true)
-				j.Spec.Selector = nil
-			},
-			want: []wantErr{{field.ErrorTypeRequired, "spec.selector"}, {field.ErrorTypeInvalid, "spec.template.metadata.labels"}},
-		},
-		{
-			name: "an indexed job needs completions",
-			mutate: func(j *batchv1.Job) {
-				j.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion)
-				j.Spec.Completions = nil
-			},
-			want: []wantErr{{field.ErrorTypeRequired, "spec.completions"}},
-		},
-		{
-			name: "an indexed job's pod hostnames must be DNS labels",
-			mutate: func(j *batchv1.Job) {
-				j.Name = strings.Repeat("x", 62)
-				j.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion)
-				j.Spec.Completions = ptr.To[int32](10)
-				for _, k := range []string{"job-name", "batch.kubernetes.io/job-name"} {
-					j.Spec.Template.Labels[k] = j.Name
-				}
-			},
-			want: []wantErr{{field.ErrorTypeInvalid, "metadata.name"}},
-		},
-		{
-			name:   "a per-index backoff limit requires indexed completion",
-			mutate: func(j *batchv1.Job) { j.Spec.BackoffLimitPerIndex = ptr.To[int32](1) },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.backoffLimitPerIndex"}},
-		},
-		{
-			name:   "an unknown completion mode is not supported",
-			mutate: func(j *batchv1.Job) { j.Spec.CompletionMode = ptr.To(batchv1.CompletionMode("Sometimes")) },
-			want:   []wantErr{{field.ErrorTypeNotSupported, "spec.completionMode"}},
-		},
-		{
-			name: "pod failure policy rules need exit codes or pod conditions",
-			mutate: func(j *batchv1.Job) {
-				j.Spec.PodReplacementPolicy = ptr.To(batchv1.Failed)
-				j.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{Action: batchv1.PodFailurePolicyActionIgnore}}}
-			},
-			want: []wantErr{{field.ErrorTypeInvalid, "spec.podFailurePolicy.rules[0]"}},
-		},
-		{
-			name: "exit codes must be ordered and not 0 for In",
-			mutate: func(j *batchv1.Job) {
-				j.Spec.PodReplacementPolicy = ptr.To(batchv1.Failed)
-				j.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
-					Action:      batchv1.PodFailurePolicyActionCount,
-					OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{5, 0}},
-				}}}
-			},
-			want: []wantErr{
-				{field.ErrorTypeInvalid, "spec.podFailurePolicy.rules[0].onExitCodes.values[1]"},
-				{field.ErrorTypeInvalid, "spec.podFailurePolicy.rules[0].onExitCodes.values"},
-			},
-		},
-		{
-			name: "only Failed replacement works with a pod failure policy",
-			mutate: func(j *batchv1.Job) {
-				j.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
-					Action:      batchv1.PodFailurePolicyActionFailJob,
-					OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{Operator: batchv1.PodFailurePolicyOnExitCodesOpNotIn, Values: []int32{0}},
-				}}}
-			},
-			want: []wantErr{{field.ErrorTypeNotSupported, "spec.podReplacementPolicy"}},
-		},
-		{
-			name: "a success policy requires indexed completion",
-			mutate: func(j *batchv1.Job) {
-				j.Spec.SuccessPolicy = &batchv1.SuccessPolicy{Rules: []batchv1.SuccessPolicyRule{{SucceededCount: ptr.To[int32](1)}}}
-			},
-			want: []wantErr{{field.ErrorTypeInvalid, "spec.successPolicy"}},
-		},
-		{
-			name: "success policy indexes must be ordered and below completions",
-			mutate: func(j *batchv1.Job) {
-				j.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion)
-				j.Spec.Completions = ptr.To[int32](5)
-				j.Spec.SuccessPolicy = &batchv1.SuccessPolicy{Rules: []batchv1.SuccessPolicyRule{{SucceededIndexes: ptr.To("3,1-7")}}}
-			},
-			want: []wantErr{{field.ErrorTypeInvalid, "spec.successPolicy.rules[0].succeededIndexes"}},
-		},
-		{
-			name:   "managedBy must be a domain-prefixed path",
-			mutate: func(j *batchv1.Job) { j.Spec.ManagedBy = ptr.To("no-domain") },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.managedBy"}},
-		},
-	}
-	for _, tc := range tests {
+	for _, tc := range jobValidateCases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			job := testJob(t)
@@ -310,81 +311,84 @@ func TestJobValidate(t *testing.T) {
 	})
 }
 
+func suspended(j *batchv1.Job) { j.Spec.Suspend = ptr.To(true) }
+
+func indexed(j *batchv1.Job) {
+	j.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion)
+	j.Spec.Completions, j.Spec.Parallelism = ptr.To[int32](3), ptr.To[int32](3)
+}
+
+var jobUpdateCases = []struct {
+	name       string
+	setup      func(*batchv1.Job)
+	mutate     func(*batchv1.Job)
+	want       []wantErr
+	wantDetail string
+}{
+	{
+		name:   "parallelism may change",
+		mutate: func(j *batchv1.Job) { j.Spec.Parallelism = ptr.To[int32](4) },
+	},
+	{
+		name:       "completions are immutable",
+		mutate:     func(j *batchv1.Job) { j.Spec.Completions = ptr.To[int32](2) },
+		want:       []wantErr{{field.ErrorTypeInvalid, "spec.completions"}},
+		wantDetail: "field is immutable",
+	},
+	{
+		name:   "an indexed job may scale completions together with parallelism",
+		setup:  indexed,
+		mutate: func(j *batchv1.Job) { j.Spec.Completions, j.Spec.Parallelism = ptr.To[int32](5), ptr.To[int32](5) },
+	},
+	{
+		name:       "an indexed job may not scale completions alone",
+		setup:      indexed,
+		mutate:     func(j *batchv1.Job) { j.Spec.Completions = ptr.To[int32](5) },
+		want:       []wantErr{{field.ErrorTypeInvalid, "spec.completions"}},
+		wantDetail: "can only be modified in tandem with spec.parallelism",
+	},
+	{
+		name:       "the selector is immutable",
+		mutate:     func(j *batchv1.Job) { j.Spec.Selector.MatchLabels["job-name"] = "pi" },
+		want:       []wantErr{{field.ErrorTypeInvalid, "spec.selector"}},
+		wantDetail: "field is immutable",
+	},
+	{
+		name:       "the template is immutable",
+		mutate:     func(j *batchv1.Job) { j.Spec.Template.Spec.Containers[0].Image = "perl:5.40" },
+		want:       []wantErr{{field.ErrorTypeInvalid, "spec.template"}},
+		wantDetail: "field is immutable",
+	},
+	{
+		name:   "a suspended job that never started may change where its pods run",
+		setup:  suspended,
+		mutate: func(j *batchv1.Job) { j.Spec.Template.Spec.NodeSelector = map[string]string{"zone": "a"} },
+	},
+	{
+		name:   "a suspended job may still not change its containers",
+		setup:  suspended,
+		mutate: func(j *batchv1.Job) { j.Spec.Template.Spec.Containers[0].Image = "perl:5.40" },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.template"}},
+	},
+	{
+		name: "a suspended job that already started may not change where its pods run",
+		setup: func(j *batchv1.Job) {
+			suspended(j)
+			j.Status.StartTime = &metav1.Time{Time: time.Unix(1, 0)}
+		},
+		mutate: func(j *batchv1.Job) { j.Spec.Template.Spec.NodeSelector = map[string]string{"zone": "a"} },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.template"}},
+	},
+	{
+		name:   "the completion mode is immutable",
+		mutate: func(j *batchv1.Job) { j.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion) },
+		want:   []wantErr{{field.ErrorTypeInvalid, "spec.completionMode"}},
+	},
+}
+
 func TestJobValidateUpdate(t *testing.T) {
 	t.Parallel()
-	suspended := func(j *batchv1.Job) { j.Spec.Suspend = ptr.To(true) }
-	indexed := func(j *batchv1.Job) {
-		j.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion)
-		j.Spec.Completions, j.Spec.Parallelism = ptr.To[int32](3), ptr.To[int32](3)
-	}
-	tests := []struct {
-		name       string
-		setup      func(*batchv1.Job)
-		mutate     func(*batchv1.Job)
-		want       []wantErr
-		wantDetail string
-	}{
-		{
-			name:   "parallelism may change",
-			mutate: func(j *batchv1.Job) { j.Spec.Parallelism = ptr.To[int32](4) },
-		},
-		{
-			name:       "completions are immutable",
-			mutate:     func(j *batchv1.Job) { j.Spec.Completions = ptr.To[int32](2) },
-			want:       []wantErr{{field.ErrorTypeInvalid, "spec.completions"}},
-			wantDetail: "field is immutable",
-		},
-		{
-			name:   "an indexed job may scale completions together with parallelism",
-			setup:  indexed,
-			mutate: func(j *batchv1.Job) { j.Spec.Completions, j.Spec.Parallelism = ptr.To[int32](5), ptr.To[int32](5) },
-		},
-		{
-			name:       "an indexed job may not scale completions alone",
-			setup:      indexed,
-			mutate:     func(j *batchv1.Job) { j.Spec.Completions = ptr.To[int32](5) },
-			want:       []wantErr{{field.ErrorTypeInvalid, "spec.completions"}},
-			wantDetail: "can only be modified in tandem with spec.parallelism",
-		},
-		{
-			name:       "the selector is immutable",
-			mutate:     func(j *batchv1.Job) { j.Spec.Selector.MatchLabels["job-name"] = "pi" },
-			want:       []wantErr{{field.ErrorTypeInvalid, "spec.selector"}},
-			wantDetail: "field is immutable",
-		},
-		{
-			name:       "the template is immutable",
-			mutate:     func(j *batchv1.Job) { j.Spec.Template.Spec.Containers[0].Image = "perl:5.40" },
-			want:       []wantErr{{field.ErrorTypeInvalid, "spec.template"}},
-			wantDetail: "field is immutable",
-		},
-		{
-			name:   "a suspended job that never started may change where its pods run",
-			setup:  suspended,
-			mutate: func(j *batchv1.Job) { j.Spec.Template.Spec.NodeSelector = map[string]string{"zone": "a"} },
-		},
-		{
-			name:   "a suspended job may still not change its containers",
-			setup:  suspended,
-			mutate: func(j *batchv1.Job) { j.Spec.Template.Spec.Containers[0].Image = "perl:5.40" },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.template"}},
-		},
-		{
-			name: "a suspended job that already started may not change where its pods run",
-			setup: func(j *batchv1.Job) {
-				suspended(j)
-				j.Status.StartTime = &metav1.Time{Time: time.Unix(1, 0)}
-			},
-			mutate: func(j *batchv1.Job) { j.Spec.Template.Spec.NodeSelector = map[string]string{"zone": "a"} },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.template"}},
-		},
-		{
-			name:   "the completion mode is immutable",
-			mutate: func(j *batchv1.Job) { j.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion) },
-			want:   []wantErr{{field.ErrorTypeInvalid, "spec.completionMode"}},
-		},
-	}
-	for _, tc := range tests {
+	for _, tc := range jobUpdateCases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			old := testJob(t)
