@@ -55,7 +55,12 @@ func runMain(m *testing.M) int {
 	return m.Run()
 }
 
-func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quietLogger() *slog.Logger {
+	if os.Getenv("STORAGE_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
 
 // startEtcd starts a member for one test.
 func startEtcd(t testing.TB) []string {
