@@ -8,18 +8,27 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+
+	"capstan/internal/apiserver/registry/scheduling"
 )
 
 // bootstrap creates the system namespaces and the kubernetes Service with its Endpoints
 // and EndpointSlice pointing at this server. It is idempotent: existing objects are kept,
 // the endpoints are corrected when the address changed.
 func (s *Server) bootstrap(ctx context.Context) error {
+	ctx = withSystemWrite(ctx)
 	for _, ns := range systemNamespaces {
 		if err := s.ensure(ctx, "/v1/namespaces", "", &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			return err
+		}
+	}
+	for _, pc := range scheduling.SystemPriorityClasses() {
+		if err := s.ensure(ctx, "scheduling.k8s.io/v1/priorityclasses", "", pc); err != nil {
 			return err
 		}
 	}
@@ -88,8 +97,14 @@ func (s *Server) ensureReplace(ctx context.Context, handler, ns string, obj runt
 		return nil
 	}
 	name := objectName(obj)
-	_, _, err := h.update(ctx, ns, name, modeMain, false, func(existing runtime.Object) (runtime.Object, error) {
-		return obj.DeepCopyObject(), nil
+	_, _, err := h.update(ctx, ns, name, modeSystem, false, func(existing runtime.Object) (runtime.Object, error) {
+		o := obj.DeepCopyObject()
+		m, _ := meta.Accessor(existing)
+		om, _ := meta.Accessor(o)
+		om.SetUID(m.GetUID())
+		om.SetCreationTimestamp(m.GetCreationTimestamp())
+		om.SetGeneration(m.GetGeneration())
+		return o, nil
 	})
 	if apierrors.IsNotFound(err) {
 		return s.ensure(ctx, handler, ns, obj)

@@ -2,13 +2,18 @@ package apiserver
 
 import (
 	"context"
-	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"capstan/internal/apiserver/registry/certificates"
+	"capstan/internal/apiserver/registry/scheduling"
+	"capstan/internal/storage"
 )
 
 // kindHooks hold the behaviour of the few kinds that need more than a strategy: the
@@ -68,6 +73,15 @@ func (s *Server) hooksFor(plural, group string) kindHooks {
 		return s.serviceHooks()
 	case "certificates.k8s.io/certificatesigningrequests":
 		return kindHooks{prepareSubresource: approveCSR}
+	case "scheduling.k8s.io/priorityclasses":
+		return kindHooks{
+			beforeCreate: func(ctx context.Context, obj runtime.Object, _ bool) (func(), error) {
+				return func() {}, s.checkGlobalDefault(ctx, obj.(*schedulingv1.PriorityClass), true)
+			},
+			beforeUpdate: func(ctx context.Context, obj, _ runtime.Object) error {
+				return s.checkGlobalDefault(ctx, obj.(*schedulingv1.PriorityClass), false)
+			},
+		}
 	}
 	return kindHooks{}
 }
@@ -108,8 +122,9 @@ func finalizeNamespace(_ context.Context, mode updateMode, obj, old runtime.Obje
 }
 
 // approveCSR lets /approval change only the Approved, Denied and Failed conditions.
-func approveCSR(_ context.Context, mode updateMode, obj, old runtime.Object) field.ErrorList {
-	return approvalUpdate(obj, old)
+func approveCSR(_ context.Context, _ updateMode, obj, old runtime.Object) field.ErrorList {
+	certificates.PrepareForApprovalUpdate(obj, old)
+	return certificates.ValidateApprovalUpdate(obj, old)
 }
 
 func validateBinding(b *corev1.Binding) field.ErrorList {
@@ -123,4 +138,19 @@ func validateBinding(b *corev1.Binding) field.ErrorList {
 	return errs
 }
 
-var _ = fmt.Sprintf
+// checkGlobalDefault refuses a second global default priority class.
+func (s *Server) checkGlobalDefault(ctx context.Context, pc *schedulingv1.PriorityClass, create bool) error {
+	h := s.handlers["scheduling.k8s.io/v1/priorityclasses"]
+	list, err := h.store.List(ctx, storage.ListOptions{Prefix: h.prefix("")})
+	if err != nil {
+		return err
+	}
+	var existing []*schedulingv1.PriorityClass
+	for i := range list.(*schedulingv1.PriorityClassList).Items {
+		existing = append(existing, &list.(*schedulingv1.PriorityClassList).Items[i])
+	}
+	if err := scheduling.CheckGlobalDefault(pc, existing, create); err != nil {
+		return apierrors.NewForbidden(h.gr(), pc.Name, err)
+	}
+	return nil
+}

@@ -3,6 +3,7 @@ package apiserver
 import (
 	"capstan/internal/apiserver/registry"
 	"capstan/internal/apiserver/registry/apps"
+	"capstan/internal/apiserver/registry/autoscaling"
 	"capstan/internal/apiserver/registry/batch"
 	"capstan/internal/apiserver/registry/certificates"
 	"capstan/internal/apiserver/registry/coordination"
@@ -20,7 +21,7 @@ import (
 func AllResources() []registry.Resource {
 	var out []registry.Resource
 	for _, group := range [][]registry.Resource{
-		core.Resources(), apps.Resources(), batch.Resources(), rbac.Resources(),
+		core.Resources(), apps.Resources(), autoscaling.Resources(), batch.Resources(), rbac.Resources(),
 		networking.Resources(), storagereg.Resources(), policy.Resources(), scheduling.Resources(),
 		certificates.Resources(), coordination.Resources(), discovery.Resources(), events.Resources(),
 	} {

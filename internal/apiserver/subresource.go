@@ -126,7 +126,6 @@ func (h *resourceHandler) serveScale(ctx context.Context, w http.ResponseWriter,
 		if sc.ResourceVersion != "" && sc.ResourceVersion != m.GetResourceVersion() {
 			return nil, apierrors.NewConflict(h.gr(), info.Name, fmt.Errorf(registryConflictMessage))
 		}
-		m.SetResourceVersion("")
 		h.res.Scale.SetReplicas(existing, sc.Spec.Replicas)
 		return existing, nil
 	})
@@ -167,7 +166,6 @@ func (h *resourceHandler) serveBinding(ctx context.Context, w http.ResponseWrite
 		if b.UID != "" && b.UID != pod.UID {
 			return nil, apierrors.NewConflict(h.gr(), info.Name, fmt.Errorf("precondition failed: UID in precondition: %v, UID in object meta: %v", b.UID, pod.UID))
 		}
-		pod.ResourceVersion = ""
 		pod.Spec.NodeName = b.Target.Name
 		for k, v := range b.Annotations {
 			if pod.Annotations == nil {

@@ -41,7 +41,7 @@ type Options struct {
 	TLSSANs []string
 	// DatastoreEndpoint, when set, uses an external etcd cluster (comma-separated URLs)
 	// instead of the embedded member.
-	DatastoreEndpoint                               string
+	DatastoreEndpoint                                    string
 	DatastoreCAFile, DatastoreCertFile, DatastoreKeyFile string
 	// EtcdClientPort and EtcdPeerPort of the embedded member. Default 2379 and 2380; -1 picks
 	// free ports (tests).
@@ -66,6 +66,8 @@ type Ready struct {
 	Kubeconfig string
 	// CAPEM, AdminCertPEM, AdminKeyPEM are the admin credentials.
 	CAPEM, AdminCertPEM, AdminKeyPEM []byte
+	// Etcd is the datastore client the API server uses (for tests and operations tools).
+	Etcd *clientv3.Client
 }
 
 func (o *Options) complete() error {
@@ -186,7 +188,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	log.Info("Capstan server is ready", "kubeconfig", opts.WriteKubeconfig, "url", url)
 	if opts.OnReady != nil {
-		opts.OnReady(Ready{URL: url, Kubeconfig: opts.WriteKubeconfig, CAPEM: ca.CertPEM, AdminCertPEM: admin.CertPEM, AdminKeyPEM: admin.KeyPEM})
+		opts.OnReady(Ready{URL: url, Kubeconfig: opts.WriteKubeconfig, CAPEM: ca.CertPEM, AdminCertPEM: admin.CertPEM, AdminKeyPEM: admin.KeyPEM, Etcd: client})
 	}
 	err = <-apiDone
 	log.Info("Capstan server stopped")

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -23,6 +24,8 @@ type Server struct {
 	Client kubernetes.Interface
 	// DataDir is the server's data directory, kept across Restart.
 	DataDir string
+	// Etcd is the server's datastore client, valid until Stop.
+	Etcd *clientv3.Client
 
 	t      testing.TB
 	cancel context.CancelFunc
@@ -59,6 +62,7 @@ func (s *Server) start() {
 	select {
 	case r := <-ready:
 		s.Kubeconfig = r.Kubeconfig
+		s.Etcd = r.Etcd
 	case err := <-s.done:
 		cancel()
 		s.t.Fatalf("server did not start: %v", err)
