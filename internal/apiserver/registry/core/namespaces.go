@@ -109,13 +109,16 @@ func ValidateNamespaceFinalizeUpdate(obj, old *corev1.Namespace) field.ErrorList
 	for i, f := range obj.Spec.Finalizers {
 		errs = append(errs, finalizerNameErrors(f, p.Index(i))...)
 	}
-	unchanged := apiequality.Semantic.DeepEqual(obj.Status, old.Status) &&
-		apiequality.Semantic.DeepEqual(obj.Labels, old.Labels) &&
+	const msg = "only spec.finalizers may change through namespaces/finalize"
+	if !apiequality.Semantic.DeepEqual(obj.Status, old.Status) {
+		errs = append(errs, field.Forbidden(field.NewPath("status"), msg))
+	}
+	metaUnchanged := apiequality.Semantic.DeepEqual(obj.Labels, old.Labels) &&
 		apiequality.Semantic.DeepEqual(obj.Annotations, old.Annotations) &&
 		apiequality.Semantic.DeepEqual(obj.OwnerReferences, old.OwnerReferences) &&
 		apiequality.Semantic.DeepEqual(obj.Finalizers, old.Finalizers)
-	if !unchanged {
-		errs = append(errs, field.Forbidden(field.NewPath(""), "only spec.finalizers may change through namespaces/finalize"))
+	if !metaUnchanged {
+		errs = append(errs, field.Forbidden(field.NewPath("metadata"), msg))
 	}
 	return errs
 }
