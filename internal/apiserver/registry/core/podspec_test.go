@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/ptr"
 )
 
 // wantErr names an expected validation error by type and field path.
@@ -194,10 +195,28 @@ func TestValidatePodSpecAcceptsValidSpecs(t *testing.T) {
 	full.Tolerations = []corev1.Toleration{{Operator: corev1.TolerationOpExists}, {Key: "k", Value: "v", Effect: corev1.TaintEffectNoSchedule}}
 	full.NodeSelector = map[string]string{"kubernetes.io/os": "linux"}
 	DefaultPodSpec(&full)
-	for name, spec := range map[string]corev1.PodSpec{"minimal": validSpec(), "full": full} {
+	withToken := validSpec()
+	withToken.ServiceAccountName = "default"
+	withToken.Volumes = []corev1.Volume{kubeAPIAccessVolume()}
+	withToken.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "kube-api-access", MountPath: "/var/run/secrets/kubernetes.io/serviceaccount", ReadOnly: true}}
+	DefaultPodSpec(&withToken)
+	for name, spec := range map[string]corev1.PodSpec{"minimal": validSpec(), "full": full, "service account token": withToken} {
 		t.Run("a "+name+" spec has no errors", func(t *testing.T) {
 			t.Parallel()
 			assertErrs(t, ValidatePodSpec(&spec, field.NewPath("spec")))
 		})
 	}
+}
+
+// kubeAPIAccessVolume is the projected volume the service account admission adds.
+func kubeAPIAccessVolume() corev1.Volume {
+	return corev1.Volume{Name: "kube-api-access", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+		Sources: []corev1.VolumeProjection{
+			{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{ExpirationSeconds: ptr.To[int64](3607), Path: "token"}},
+			{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "kube-root-ca.crt"},
+				Items: []corev1.KeyToPath{{Key: "ca.crt", Path: "ca.crt"}}}},
+			{DownwardAPI: &corev1.DownwardAPIProjection{Items: []corev1.DownwardAPIVolumeFile{
+				{Path: "namespace", FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.namespace"}}}}},
+		},
+	}}}
 }

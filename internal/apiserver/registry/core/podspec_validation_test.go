@@ -160,6 +160,15 @@ var podSpecRejectCases = []struct {
 		{field.ErrorTypeInvalid, "spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey"},
 		{field.ErrorTypeInvalid, "spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey"},
 	}},
+	{"a projected volume with two files at one path and a short-lived token", func(s *corev1.PodSpec) {
+		v := kubeAPIAccessVolume()
+		v.Projected.Sources[0].ServiceAccountToken.Path = "ca.crt"
+		v.Projected.Sources[0].ServiceAccountToken.ExpirationSeconds = ptr.To[int64](60)
+		s.Volumes = []corev1.Volume{v}
+	}, []wantErr{
+		{field.ErrorTypeInvalid, "spec.volumes[0].projected"},
+		{field.ErrorTypeInvalid, "spec.volumes[0].projected.sources[0].serviceAccountToken.expirationSeconds"},
+	}},
 	{"dnsPolicy None without a dnsConfig", func(s *corev1.PodSpec) { s.DNSPolicy = corev1.DNSNone },
 		[]wantErr{{field.ErrorTypeRequired, "spec.dnsConfig"}}},
 	{"a hostNetwork pod template with a mismatched host port", func(s *corev1.PodSpec) {

@@ -258,29 +258,52 @@ func downwardAPIFileErrors(items []corev1.DownwardAPIVolumeFile, p *field.Path) 
 	return errs
 }
 
+// validateProjected checks each source of a projected volume; the file paths of all
+// sources share one directory, so they must not collide.
 func validateProjected(proj *corev1.ProjectedVolumeSource, p *field.Path) field.ErrorList {
 	errs := fileModeErrors(proj.DefaultMode, p.Child("defaultMode"))
+	paths := sets.New[string]()
+	claim := func(path, owner string) {
+		if path == "" {
+			return
+		}
+		if paths.Has(path) {
+			errs = append(errs, field.Invalid(p, owner, "conflicting duplicate paths"))
+		}
+		paths.Insert(path)
+	}
 	for i, s := range proj.Sources {
 		sp := p.Child("sources").Index(i)
 		n := 0
 		if s.Secret != nil {
 			n++
-			errs = append(errs, keyToPathErrors(s.Secret.Items, sp.Child("secret", "items"))...)
+			errs = append(errs, projectedItemsErrors(s.Secret.Name, s.Secret.Items, sp.Child("secret"))...)
+			for _, item := range s.Secret.Items {
+				claim(item.Path, s.Secret.Name)
+			}
 		}
 		if s.ConfigMap != nil {
 			n++
-			errs = append(errs, keyToPathErrors(s.ConfigMap.Items, sp.Child("configMap", "items"))...)
+			errs = append(errs, projectedItemsErrors(s.ConfigMap.Name, s.ConfigMap.Items, sp.Child("configMap"))...)
+			for _, item := range s.ConfigMap.Items {
+				claim(item.Path, s.ConfigMap.Name)
+			}
 		}
 		if s.DownwardAPI != nil {
 			n++
 			errs = append(errs, downwardAPIFileErrors(s.DownwardAPI.Items, sp.Child("downwardAPI"))...)
+			for _, item := range s.DownwardAPI.Items {
+				claim(item.Path, "")
+			}
 		}
 		if t := s.ServiceAccountToken; t != nil {
 			n++
-			errs = append(errs, validateTokenProjection(t, sp.Child("serviceAccountToken"))...)
+			errs = append(errs, validateTokenProjection(t, sp.Child("serviceAccountToken"), p)...)
+			claim(t.Path, "")
 		}
 		if s.ClusterTrustBundle != nil {
 			n++
+			claim(s.ClusterTrustBundle.Path, "")
 		}
 		if n > 1 {
 			errs = append(errs, field.Forbidden(sp, "may not specify more than 1 volume type per source"))
@@ -289,7 +312,15 @@ func validateProjected(proj *corev1.ProjectedVolumeSource, p *field.Path) field.
 	return errs
 }
 
-func validateTokenProjection(t *corev1.ServiceAccountTokenProjection, p *field.Path) field.ErrorList {
+func projectedItemsErrors(name string, items []corev1.KeyToPath, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if name == "" {
+		errs = append(errs, field.Required(p.Child("name"), ""))
+	}
+	return append(errs, keyToPathErrors(items, p.Child("items"))...)
+}
+
+func validateTokenProjection(t *corev1.ServiceAccountTokenProjection, p, projected *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if e := t.ExpirationSeconds; e != nil {
 		if *e < 10*60 {
@@ -299,8 +330,11 @@ func validateTokenProjection(t *corev1.ServiceAccountTokenProjection, p *field.P
 			errs = append(errs, field.Invalid(p.Child("expirationSeconds"), *e, "may not specify a duration larger than 2^32 seconds"))
 		}
 	}
+	// Upstream reports the token path at the projected volume.
 	if t.Path == "" {
-		errs = append(errs, field.Required(p.Child("path"), ""))
+		errs = append(errs, field.Required(projected.Child("path"), ""))
+	} else {
+		errs = append(errs, localNonReservedPathErrors(t.Path, projected.Child("path"))...)
 	}
 	return errs
 }
