@@ -167,9 +167,9 @@ func validateVolumeSource(src *corev1.VolumeSource, p *field.Path, forPod bool) 
 	return errs
 }
 
-var hostPathTypes = []corev1.HostPathType{corev1.HostPathBlockDev, corev1.HostPathCharDev,
+var hostPathTypes = []corev1.HostPathType{corev1.HostPathUnset, corev1.HostPathBlockDev, corev1.HostPathCharDev,
 	corev1.HostPathDirectory, corev1.HostPathDirectoryOrCreate, corev1.HostPathFile,
-	corev1.HostPathFileOrCreate, corev1.HostPathSocket, corev1.HostPathUnset}
+	corev1.HostPathFileOrCreate, corev1.HostPathSocket}
 
 func validateHostPath(hp *corev1.HostPathVolumeSource, p *field.Path) field.ErrorList {
 	if hp.Path == "" {
