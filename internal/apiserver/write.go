@@ -134,6 +134,9 @@ func (h *resourceHandler) serveUpdate(ctx context.Context, w http.ResponseWriter
 	if err := h.s.decodeInto(w, r, data, r.Header.Get("Content-Type"), h.res.GVK, obj); err != nil {
 		return err
 	}
+	if m, err := meta.Accessor(obj); err == nil && m.GetName() != info.Name {
+		return apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", m.GetName(), info.Name))
+	}
 	mode := modeMain
 	switch info.Subresource {
 	case "status":
