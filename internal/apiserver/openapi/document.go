@@ -54,14 +54,7 @@ type model struct {
 
 // newModel checks the resources against the scheme. It is cheap: no schema is built.
 func newModel(scheme *runtime.Scheme, resources []registry.Resource) (*model, error) {
-	m := &model{types: map[schema.GroupVersionKind]reflect.Type{}}
-	typeOf := func(gvk schema.GroupVersionKind) (reflect.Type, error) {
-		t, ok := scheme.AllKnownTypes()[gvk]
-		if !ok {
-			return nil, fmt.Errorf("kind %v is not registered in the scheme", gvk)
-		}
-		return t, nil
-	}
+	m := &model{types: map[schema.GroupVersionKind]reflect.Type{}, gvks: kindsByType(scheme)}
 	known := scheme.AllKnownTypes()
 	seen := map[string]bool{}
 	gvSeen := map[schema.GroupVersion]bool{}
@@ -75,34 +68,15 @@ func newModel(scheme *runtime.Scheme, resources []registry.Resource) (*model, er
 			return nil, fmt.Errorf("resource %s is listed twice", key)
 		}
 		seen[key] = true
-		kindType, err := typeOf(r.GVK)
-		if err != nil {
-			return nil, err
-		}
 		listGVK := r.GVK.GroupVersion().WithKind(r.GVK.Kind + "List")
-		listType, err := typeOf(listGVK)
-		if err != nil {
-			return nil, err
-		}
-		m.types[r.GVK], m.types[listGVK] = kindType, listType
-		rr := &resourceRoutes{
-			gvk:                 r.GVK,
-			plural:              r.Plural,
-			namespaced:          r.Namespaced,
-			status:              r.Status,
-			scale:               r.Scale != nil,
-			kind:                modelName(kindType),
-			list:                modelName(listType),
-			deleteReturnsObject: deleteReturnsObject[r.GroupResource()],
-			noDeleteCollection:  r.GVK.Group == "" && r.Plural == "namespaces",
-		}
-		if r.GVK.Group == "" && r.GVK.Version == "v1" && r.Plural == "pods" {
-			rr.subresources = []postSubresource{
-				{name: "binding", title: "Binding", gvk: bindingGVK, model: modelName(reflect.TypeFor[corev1.Binding]())},
-				{name: "eviction", title: "Eviction", gvk: evictionGVK, model: modelName(reflect.TypeFor[policyv1.Eviction]())},
+		for _, gvk := range []schema.GroupVersionKind{r.GVK, listGVK} {
+			t, ok := known[gvk]
+			if !ok {
+				return nil, fmt.Errorf("kind %v is not registered in the scheme", gvk)
 			}
+			m.types[gvk] = t
 		}
-		m.resources = append(m.resources, rr)
+		m.resources = append(m.resources, newResourceRoutes(r, m.types[r.GVK], m.types[listGVK]))
 		if gv := r.GVK.GroupVersion(); !gvSeen[gv] {
 			gvSeen[gv] = true
 			m.gvs = append(m.gvs, gv)
@@ -116,7 +90,6 @@ func newModel(scheme *runtime.Scheme, resources []registry.Resource) (*model, er
 		return a.plural < b.plural
 	})
 	sort.Slice(m.gvs, func(i, j int) bool { return gvPath(m.gvs[i]) < gvPath(m.gvs[j]) })
-
 	m.roots = []reflect.Type{
 		reflect.TypeFor[metav1.Status](),
 		reflect.TypeFor[metav1.APIResourceList](),
@@ -127,15 +100,40 @@ func newModel(scheme *runtime.Scheme, resources []registry.Resource) (*model, er
 		reflect.TypeFor[corev1.Binding](),
 		reflect.TypeFor[policyv1.Eviction](),
 	}
+	return m, nil
+}
 
-	m.gvks = map[reflect.Type][]schema.GroupVersionKind{}
-	for gvk, t := range known {
-		if gvk.Version == runtime.APIVersionInternal {
-			continue
-		}
-		m.gvks[t] = append(m.gvks[t], gvk)
+func newResourceRoutes(r *registry.Resource, kindType, listType reflect.Type) *resourceRoutes {
+	rr := &resourceRoutes{
+		gvk:                 r.GVK,
+		plural:              r.Plural,
+		namespaced:          r.Namespaced,
+		status:              r.Status,
+		scale:               r.Scale != nil,
+		kind:                modelName(kindType),
+		list:                modelName(listType),
+		deleteReturnsObject: deleteReturnsObject[r.GroupResource()],
+		noDeleteCollection:  r.GVK.Group == "" && r.Plural == "namespaces",
 	}
-	for _, list := range m.gvks {
+	if r.GVK.Group == "" && r.GVK.Version == "v1" && r.Plural == "pods" {
+		rr.subresources = []postSubresource{
+			{name: "binding", title: "Binding", gvk: bindingGVK, model: modelName(reflect.TypeFor[corev1.Binding]())},
+			{name: "eviction", title: "Eviction", gvk: evictionGVK, model: modelName(reflect.TypeFor[policyv1.Eviction]())},
+		}
+	}
+	return rr
+}
+
+// kindsByType lists the kinds each Go type is registered as, sorted by group, version and
+// kind: the definitions' x-kubernetes-group-version-kind, as upstream's definition namer.
+func kindsByType(scheme *runtime.Scheme) map[reflect.Type][]schema.GroupVersionKind {
+	out := map[reflect.Type][]schema.GroupVersionKind{}
+	for gvk, t := range scheme.AllKnownTypes() {
+		if gvk.Version != runtime.APIVersionInternal {
+			out[t] = append(out[t], gvk)
+		}
+	}
+	for _, list := range out {
 		sort.Slice(list, func(i, j int) bool {
 			a, b := list[i], list[j]
 			if a.Group != b.Group {
@@ -147,7 +145,7 @@ func newModel(scheme *runtime.Scheme, resources []registry.Resource) (*model, er
 			return a.Kind < b.Kind
 		})
 	}
-	return m, nil
+	return out
 }
 
 // definitions builds the schemas of every type the documents reference.

@@ -496,3 +496,42 @@ func TestNewHandlerRejectsBadOptions(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentFirstRequests: the documents are built once however many requests race for
+// them.
+func TestConcurrentFirstRequests(t *testing.T) {
+	t.Parallel()
+	srv, _ := newTestServer(t)
+	type result struct {
+		code int
+		etag string
+	}
+	paths := []string{"/openapi/v2", "/openapi/v3", "/openapi/v3/api/v1"}
+	results := make(chan result, 4*len(paths))
+	for range 4 {
+		for _, p := range paths {
+			go func() {
+				req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+p, nil)
+				req.Header.Set("Accept", MediaTypeV2ProtobufDeprecated+", application/json;q=0.9")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					results <- result{}
+					return
+				}
+				resp.Body.Close()
+				results <- result{resp.StatusCode, p + resp.Header.Get("Etag")}
+			}()
+		}
+	}
+	etags := map[string]bool{}
+	for range 4 * len(paths) {
+		r := <-results
+		if r.code != http.StatusOK {
+			t.Fatalf("status %d", r.code)
+		}
+		etags[r.etag] = true
+	}
+	if len(etags) != len(paths) {
+		t.Errorf("got %d distinct path+ETag pairs, want %d: %v", len(etags), len(paths), etags)
+	}
+}

@@ -222,118 +222,152 @@ func gvRootRoute(gv schema.GroupVersion) route {
 	}
 }
 
+// routeBuilder holds what the routes of one resource share.
+type routeBuilder struct {
+	r        *resourceRoutes
+	prefix   string // operation id prefix, e.g. "AppsV1"
+	tag      string
+	scope    string // "Namespaced" or ""
+	base     string // "/apis/apps/v1"
+	nsPrefix string // "/namespaces/{namespace}" or ""
+	nsParams []param
+}
+
+var prettyParam = param{name: "pretty", in: "query", desc: prettyDescription, typ: "string"}
+
 // routes lists the routes of one resource.
 func (r *resourceRoutes) routes() []route {
 	gv := r.gvk.GroupVersion()
-	prefix, tag := opPrefix(gv)
-	kind := r.gvk.Kind
-	gvk := r.gvk
-	base := "/" + gvPath(gv)
-	scope, nsPrefix, nsParams := "", "", []param(nil)
+	b := &routeBuilder{r: r, base: "/" + gvPath(gv)}
+	b.prefix, b.tag = opPrefix(gv)
 	if r.namespaced {
-		scope = "Namespaced"
-		nsPrefix = "/namespaces/{namespace}"
-		nsParams = []param{{name: "namespace", in: "path", desc: namespaceDescription, typ: "string", required: true}}
+		b.scope = "Namespaced"
+		b.nsPrefix = "/namespaces/{namespace}"
+		b.nsParams = []param{{name: "namespace", in: "path", desc: namespaceDescription, typ: "string", required: true}}
 	}
-	pretty := param{name: "pretty", in: "query", desc: prettyDescription, typ: "string"}
-	nameParam := func(of string) param {
-		return param{name: "name", in: "path", desc: "name of the " + of, typ: "string", required: true}
+	routes := []route{b.collection(), b.item()}
+	if r.status {
+		routes = append(routes, b.subresource("status", "Status", r.gvk, r.kind))
 	}
-	ok := func(model string) []response { return []response{{200, "OK", model}, {401, "Unauthorized", ""}} }
-	created := func(model string, accepted bool) []response {
-		rs := []response{{200, "OK", model}, {201, "Created", model}}
-		if accepted {
-			rs = append(rs, response{202, "Accepted", model})
-		}
-		return append(rs, response{401, "Unauthorized", ""})
+	if r.scale {
+		routes = append(routes, b.subresource("scale", "Scale", scaleGVK, nameScale))
 	}
-	op := func(method, id, desc, action string, g schema.GroupVersionKind, params ...[]param) operation {
-		o := operation{method: method, id: id, desc: desc, action: action, gvk: &g, tag: tag,
-			consumes: consumeAny, produces: produceObject}
-		for _, p := range params {
-			o.params = append(o.params, p...)
-		}
-		return o
+	for _, s := range r.subresources {
+		routes = append(routes, b.postSubresource(s))
 	}
-	with := func(ps []param, extra ...param) []param {
-		return append(append(append([]param{}, nsParams...), ps...), append(extra, pretty)...)
-	}
+	return append(routes, b.watches()...)
+}
 
-	var routes []route
-	collection := base + nsPrefix + "/" + r.plural
-	item := collection + "/{name}"
+func (b *routeBuilder) collectionPath() string { return b.base + b.nsPrefix + "/" + b.r.plural }
+func (b *routeBuilder) itemPath() string       { return b.collectionPath() + "/{name}" }
 
-	list := op("get", "list"+prefix+scope+kind, "list or watch objects of kind "+kind, "list", gvk, with(listParams))
-	list.produces, list.responses = produceList, ok(r.list)
-	create := op("post", "create"+prefix+scope+kind, "create"+article(kind)+kind, "post", gvk, with(createParams))
-	create.body, create.bodyReq, create.responses = r.kind, true, created(r.kind, true)
-	delColl := op("delete", "delete"+prefix+"Collection"+scope+kind, "delete collection of "+kind, "deletecollection", gvk, with(deleteCollectionParams))
-	delColl.body, delColl.responses = nameDeleteOptions, ok(nameStatus)
-	collOps := []operation{list, create}
+// op starts an operation; params are the operation's own, before the namespace and pretty.
+func (b *routeBuilder) op(method, id, desc, action string, gvk schema.GroupVersionKind, params []param, extra ...param) operation {
+	o := operation{method: method, id: id, desc: desc, action: action, gvk: &gvk, tag: b.tag,
+		consumes: consumeAny, produces: produceObject}
+	o.params = append(append(append(append(o.params, b.nsParams...), params...), extra...), prettyParam)
+	return o
+}
+
+func nameParam(of string) param {
+	return param{name: "name", in: "path", desc: "name of the " + of, typ: "string", required: true}
+}
+
+func okResponse(model string) []response {
+	return []response{{200, "OK", model}, {401, "Unauthorized", ""}}
+}
+
+func writeResponses(model string, accepted bool) []response {
+	rs := []response{{200, "OK", model}, {201, "Created", model}}
+	if accepted {
+		rs = append(rs, response{202, "Accepted", model})
+	}
+	return append(rs, response{401, "Unauthorized", ""})
+}
+
+// collection is list, create and deletecollection.
+func (b *routeBuilder) collection() route {
+	r, kind := b.r, b.r.gvk.Kind
+	list := b.op("get", "list"+b.prefix+b.scope+kind, "list or watch objects of kind "+kind, "list", r.gvk, listParams)
+	list.produces, list.responses = produceList, okResponse(r.list)
+	create := b.op("post", "create"+b.prefix+b.scope+kind, "create"+article(kind)+kind, "post", r.gvk, createParams)
+	create.body, create.bodyReq, create.responses = r.kind, true, writeResponses(r.kind, true)
+	ops := []operation{list, create}
 	if !r.noDeleteCollection {
-		collOps = append(collOps, delColl)
+		del := b.op("delete", "delete"+b.prefix+"Collection"+b.scope+kind, "delete collection of "+kind, "deletecollection", r.gvk, deleteCollectionParams)
+		del.body, del.responses = nameDeleteOptions, okResponse(nameStatus)
+		ops = append(ops, del)
 	}
-	routes = append(routes, route{path: collection, ops: collOps})
+	return route{path: b.collectionPath(), ops: ops}
+}
 
-	read := op("get", "read"+prefix+scope+kind, "read the specified "+kind, "get", gvk, with(nil, nameParam(kind)))
-	read.responses = ok(r.kind)
-	replace := op("put", "replace"+prefix+scope+kind, "replace the specified "+kind, "put", gvk, with(updateParams, nameParam(kind)))
-	replace.body, replace.bodyReq, replace.responses = r.kind, true, created(r.kind, false)
-	patch := op("patch", "patch"+prefix+scope+kind, "partially update the specified "+kind, "patch", gvk, with(patchParams, nameParam(kind)))
-	patch.body, patch.bodyReq, patch.consumes, patch.responses = namePatch, true, consumePatch, created(r.kind, false)
+// item is read, replace, patch and delete.
+func (b *routeBuilder) item() route {
+	r, kind := b.r, b.r.gvk.Kind
+	read := b.op("get", "read"+b.prefix+b.scope+kind, "read the specified "+kind, "get", r.gvk, nil, nameParam(kind))
+	read.responses = okResponse(r.kind)
+	replace := b.op("put", "replace"+b.prefix+b.scope+kind, "replace the specified "+kind, "put", r.gvk, updateParams, nameParam(kind))
+	replace.body, replace.bodyReq, replace.responses = r.kind, true, writeResponses(r.kind, false)
+	patch := b.op("patch", "patch"+b.prefix+b.scope+kind, "partially update the specified "+kind, "patch", r.gvk, patchParams, nameParam(kind))
+	patch.body, patch.bodyReq, patch.consumes, patch.responses = namePatch, true, consumePatch, writeResponses(r.kind, false)
 	deleted := nameStatus
 	if r.deleteReturnsObject {
 		deleted = r.kind
 	}
-	del := op("delete", "delete"+prefix+scope+kind, "delete"+article(kind)+kind, "delete", gvk, with(deleteParams, nameParam(kind)))
+	del := b.op("delete", "delete"+b.prefix+b.scope+kind, "delete"+article(kind)+kind, "delete", r.gvk, deleteParams, nameParam(kind))
 	del.body, del.responses = nameDeleteOptions, []response{{200, "OK", deleted}, {202, "Accepted", deleted}, {401, "Unauthorized", ""}}
-	routes = append(routes, route{path: item, ops: []operation{read, replace, patch, del}})
+	return route{path: b.itemPath(), ops: []operation{read, replace, patch, del}}
+}
 
-	sub := func(segment, what, title string, g schema.GroupVersionKind, model string) route {
-		get := op("get", "read"+prefix+scope+kind+title, "read "+what+" of the specified "+kind, "get", g, with(nil, nameParam(g.Kind)))
-		get.responses = ok(model)
-		put := op("put", "replace"+prefix+scope+kind+title, "replace "+what+" of the specified "+kind, "put", g, with(updateParams, nameParam(g.Kind)))
-		put.body, put.bodyReq, put.responses = model, true, created(model, false)
-		pat := op("patch", "patch"+prefix+scope+kind+title, "partially update "+what+" of the specified "+kind, "patch", g, with(patchParams, nameParam(g.Kind)))
-		pat.body, pat.bodyReq, pat.consumes, pat.responses = namePatch, true, consumePatch, created(model, false)
-		return route{path: item + "/" + segment, ops: []operation{get, put, pat}}
-	}
-	if r.status {
-		routes = append(routes, sub("status", "status", "Status", gvk, r.kind))
-	}
-	if r.scale {
-		routes = append(routes, sub("scale", "scale", "Scale", scaleGVK, nameScale))
-	}
-	for _, s := range r.subresources {
-		post := op("post", "create"+prefix+scope+kind+s.title, "create "+strings.ToLower(s.title)+" of"+article(kind)+kind, "post", s.gvk, with(createParams, nameParam(s.gvk.Kind)))
-		post.body, post.bodyReq, post.responses = s.model, true, created(s.model, true)
-		routes = append(routes, route{path: item + "/" + s.name, ops: []operation{post}})
-	}
+// subresource is get, put and patch of /status or /scale, whose body is model of kind gvk.
+func (b *routeBuilder) subresource(segment, title string, gvk schema.GroupVersionKind, model string) route {
+	kind, what := b.r.gvk.Kind, strings.ToLower(title)
+	get := b.op("get", "read"+b.prefix+b.scope+kind+title, "read "+what+" of the specified "+kind, "get", gvk, nil, nameParam(gvk.Kind))
+	get.responses = okResponse(model)
+	put := b.op("put", "replace"+b.prefix+b.scope+kind+title, "replace "+what+" of the specified "+kind, "put", gvk, updateParams, nameParam(gvk.Kind))
+	put.body, put.bodyReq, put.responses = model, true, writeResponses(model, false)
+	patch := b.op("patch", "patch"+b.prefix+b.scope+kind+title, "partially update "+what+" of the specified "+kind, "patch", gvk, patchParams, nameParam(gvk.Kind))
+	patch.body, patch.bodyReq, patch.consumes, patch.responses = namePatch, true, consumePatch, writeResponses(model, false)
+	return route{path: b.itemPath() + "/" + segment, ops: []operation{get, put, patch}}
+}
 
+// postSubresource is a create-only subresource such as pods/binding.
+func (b *routeBuilder) postSubresource(s postSubresource) route {
+	kind := b.r.gvk.Kind
+	post := b.op("post", "create"+b.prefix+b.scope+kind+s.title, "create "+strings.ToLower(s.title)+" of"+article(kind)+kind, "post", s.gvk, createParams, nameParam(s.gvk.Kind))
+	post.body, post.bodyReq, post.responses = s.model, true, writeResponses(s.model, true)
+	return route{path: b.itemPath() + "/" + s.name, ops: []operation{post}}
+}
+
+// watches are the deprecated /watch/ routes, and for namespaced resources the lists across
+// all namespaces.
+func (b *routeBuilder) watches() []route {
+	r, kind := b.r, b.r.gvk.Kind
+	watchListDesc := "watch individual changes to a list of " + kind + ". deprecated: use the 'watch' parameter with a list operation instead."
 	watch := func(path, id, desc, action string, extra ...param) route {
-		w := op("get", id, desc, action, gvk, with(listParams, extra...))
-		w.produces, w.responses = produceList, ok(nameWatchEvent)
+		w := b.op("get", id, desc, action, r.gvk, listParams, extra...)
+		w.produces, w.responses = produceList, okResponse(nameWatchEvent)
 		return route{path: path, ops: []operation{w}}
 	}
-	watchBase := base + "/watch" + nsPrefix + "/" + r.plural
-	routes = append(routes,
-		watch(watchBase, "watch"+prefix+scope+kind+"List",
-			"watch individual changes to a list of "+kind+". deprecated: use the 'watch' parameter with a list operation instead.", "watchlist"),
-		watch(watchBase+"/{name}", "watch"+prefix+scope+kind,
-			"watch changes to an object of kind "+kind+". deprecated: use the 'watch' parameter with a list operation instead, filtered to a single item with the 'fieldSelector' parameter.", "watch", nameParam(kind)),
-	)
-	if r.namespaced {
-		all := op("get", "list"+prefix+kind+"ForAllNamespaces", "list or watch objects of kind "+kind, "list", gvk, listParams, []param{pretty})
-		all.produces, all.responses = produceList, ok(r.list)
-		allWatch := op("get", "watch"+prefix+kind+"ListForAllNamespaces",
-			"watch individual changes to a list of "+kind+". deprecated: use the 'watch' parameter with a list operation instead.", "watchlist", gvk, listParams, []param{pretty})
-		allWatch.produces, allWatch.responses = produceList, ok(nameWatchEvent)
-		routes = append(routes,
-			route{path: base + "/" + r.plural, ops: []operation{all}},
-			route{path: base + "/watch/" + r.plural, ops: []operation{allWatch}},
-		)
+	watchBase := b.base + "/watch" + b.nsPrefix + "/" + r.plural
+	routes := []route{
+		watch(watchBase, "watch"+b.prefix+b.scope+kind+"List", watchListDesc, "watchlist"),
+		watch(watchBase+"/{name}", "watch"+b.prefix+b.scope+kind,
+			"watch changes to an object of kind "+kind+". deprecated: use the 'watch' parameter with a list operation instead, filtered to a single item with the 'fieldSelector' parameter.",
+			"watch", nameParam(kind)),
 	}
-	return routes
+	if !r.namespaced {
+		return routes
+	}
+	all := &routeBuilder{r: r, prefix: b.prefix, tag: b.tag, base: b.base}
+	list := all.op("get", "list"+b.prefix+kind+"ForAllNamespaces", "list or watch objects of kind "+kind, "list", r.gvk, listParams)
+	list.produces, list.responses = produceList, okResponse(r.list)
+	watchAll := all.op("get", "watch"+b.prefix+kind+"ListForAllNamespaces", watchListDesc, "watchlist", r.gvk, listParams)
+	watchAll.produces, watchAll.responses = produceList, okResponse(nameWatchEvent)
+	return append(routes,
+		route{path: b.base + "/" + r.plural, ops: []operation{list}},
+		route{path: b.base + "/watch/" + r.plural, ops: []operation{watchAll}},
+	)
 }
 
 // splitCommon moves the parameters every operation of a route shares to the route (path item)
