@@ -45,9 +45,11 @@ type Options struct {
 	Version string
 }
 
-// Handler serves /openapi/v2, /openapi/v3 and /openapi/v3/<group version path>. The documents
-// are built on the first request that needs them and their encodings are cached; NewHandler
-// itself only checks the resources against the scheme, to keep start-up fast.
+// Handler serves /openapi/v2, /openapi/v3 and /openapi/v3/<group version path> (mount it at
+// "/openapi/"; it reads the full request path). The documents are built on the first request
+// that needs them and their encodings are cached for the life of the handler; NewHandler
+// itself only checks the resources against the scheme, to keep start-up fast. Responses are
+// not compressed here: the server's compression filter does that, as upstream's does.
 type Handler struct {
 	model   *model
 	version string
