@@ -49,7 +49,8 @@ type Options struct {
 // "/openapi/"; it reads the full request path). The documents are built on the first request
 // that needs them and their encodings are cached for the life of the handler; NewHandler
 // itself only checks the resources against the scheme, to keep start-up fast. Responses are
-// not compressed here: the server's compression filter does that, as upstream's does.
+// not gzip-compressed here (upstream's v2 handler gzips itself); compression, if any, belongs
+// to the server's filter chain.
 type Handler struct {
 	model   *model
 	version string
