@@ -17,7 +17,9 @@
 // anything on a cached read, or send per-request reads to etcd beyond consistent-read revision
 // checks, exact reads older than the cache, continuations and writes.
 //
-// Sharing: objects inside the cache are never mutated. Get, List, Create, GuaranteedUpdate and
-// Delete return objects the caller owns. Objects in watch events are shared by every watcher
-// and with the cache: treat them as read-only (encode them, deep-copy before changing).
+// Sharing: objects inside the cache are never mutated. Get, Create, GuaranteedUpdate and Delete
+// return objects the caller owns. List items are shallow copies: their fields may be set, but
+// their maps, slices and pointers are shared with the cache. Objects in watch events are shared
+// by every watcher and with the cache: treat them as read-only (encode them, deep-copy before
+// changing).
 package storage

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -275,5 +276,24 @@ func TestContinueAfterCompaction(t *testing.T) {
 	_, err = s.List(t.Context(), ListOptions{ResourceVersion: first.ResourceVersion, ResourceVersionMatch: metav1.ResourceVersionMatchExact})
 	if !apierrors.IsResourceExpired(err) {
 		t.Errorf("exact list of a compacted revision: %v, want 410", err)
+	}
+}
+
+// TestReadsDoNotExposeTheCache changes what reads return within their documented limits and
+// checks that the cache is unchanged.
+func TestReadsDoNotExposeTheCache(t *testing.T) {
+	t.Parallel()
+	s := newPodStore(t)
+	p := mustCreate(t, s, newPod("ns", "a", map[string]string{"k": "v"}))
+	l := listPods(t, s, ListOptions{ResourceVersion: p.ResourceVersion})
+	l.Items[0].Name, l.Items[0].ResourceVersion, l.Items[0].ManagedFields = "changed", "1", nil
+	got, err := s.Get(t.Context(), s.Key("ns", "a"), GetOptions{ResourceVersion: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.(*corev1.Pod).Labels["k"] = "changed" // Get returns a deep copy
+	again := listPods(t, s, ListOptions{ResourceVersion: "0"})
+	if q := again.Items[0]; q.Name != "a" || q.ResourceVersion != p.ResourceVersion || q.Labels["k"] != "v" {
+		t.Errorf("cache changed by its readers: %s rv %s labels %v", q.Name, q.ResourceVersion, q.Labels)
 	}
 }
