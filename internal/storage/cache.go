@@ -2,11 +2,13 @@ package storage
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/google/btree"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 )
@@ -77,6 +79,7 @@ type watchCache struct {
 	revWait   chan struct{}
 	watchers  map[*watcher]struct{}
 	snapshots map[int64]snapshot
+	stopped   bool // the Store stopped: no new watchers
 }
 
 func newWatchCache(s *Store, histMax int, histAge time.Duration, bufferMax int) *watchCache {
@@ -313,6 +316,9 @@ func (c *watchCache) bookmark() {
 func (c *watchCache) register(w *watcher, initial bool, from int64) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.stopped {
+		return apierrors.NewServiceUnavailable(fmt.Sprintf("the storage of %s is stopped", c.s.resource))
+	}
 	switch {
 	case initial:
 		w.snap = c.tree.Clone()
@@ -355,9 +361,10 @@ func (c *watchCache) terminateLocked() {
 	}
 }
 
-// terminateAll ends every watch.
-func (c *watchCache) terminateAll() {
+// stop ends every watch and refuses new ones.
+func (c *watchCache) stop() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.stopped = true
 	c.terminateLocked()
 }

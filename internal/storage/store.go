@@ -198,7 +198,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 func (s *Store) Stop() {
 	s.cancel()
 	s.wg.Wait()
-	s.cache.terminateAll()
+	s.cache.stop()
 }
 
 // Key returns the etcd key of an object: Prefix+"/"+namespace+"/"+name, or Prefix+"/"+name

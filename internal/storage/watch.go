@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"sync"
 
@@ -81,9 +80,8 @@ func (s *Store) Watch(ctx context.Context, opts WatchOptions) (watch.Interface, 
 		initial = rv == 0
 	}
 	if err := s.cache.register(w, initial, rv); err != nil {
-		var status apierrors.APIStatus
-		if errors.As(err, &status) {
-			return errorWatch(status.Status()), nil
+		if apierrors.IsResourceExpired(err) {
+			return errorWatch(err.(apierrors.APIStatus).Status()), nil
 		}
 		return nil, err
 	}

@@ -328,3 +328,12 @@ func TestWatchEnds(t *testing.T) {
 		waitClosed(t, w)
 	})
 }
+
+func TestWatchAfterStopIsRefused(t *testing.T) {
+	t.Parallel()
+	s := newPodStore(t)
+	s.Stop()
+	if _, err := s.Watch(t.Context(), WatchOptions{}); err == nil {
+		t.Error("a stopped store accepted a watch")
+	}
+}
