@@ -24,7 +24,7 @@ const (
 	DefaultEventHistoryLength     = 10000
 	DefaultEventHistoryMaxAge     = 15 * time.Minute
 	DefaultBookmarkInterval       = time.Minute
-	DefaultWatcherBuffer          = 1000
+	DefaultWatcherBuffer          = 10000
 	DefaultResourceVersionTimeout = 3 * time.Second
 )
 
@@ -70,9 +70,11 @@ type Options struct {
 	// BookmarkInterval is how often watchers that allow bookmarks get one. Default
 	// DefaultBookmarkInterval (1m, as upstream).
 	BookmarkInterval time.Duration
-	// WatcherBuffer is the most undelivered events a watcher may hold; a watcher that falls
-	// further behind is terminated (its result channel closed). Default DefaultWatcherBuffer
-	// (1,000).
+	// WatcherBuffer is the most events a watcher may have queued behind the batch it is
+	// delivering; a watcher that falls further behind is terminated (its result channel
+	// closed) and its client re-watches. The queue grows only as needed. Default
+	// DefaultWatcherBuffer (10,000, the default history: a watcher further behind could not
+	// resume from the history anyway).
 	WatcherBuffer int
 	// ResourceVersionTimeout bounds the wait for the cache to reach a requested
 	// resourceVersion before a 504 "Too large resource version". Default
