@@ -7,8 +7,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 hack/lint.sh
 
-mapfile -t pkgs < <(go list ./... | grep -v '^capstan/test/e2e\(/\|$\)' || true)
-mapfile -t e2e < <(go list ./... | grep '^capstan/test/e2e\(/\|$\)' || true)
+all=$(go list ./...)
+pkgs=()
+e2e=()
+for p in $all; do
+  case "$p" in
+    capstan/test/e2e | capstan/test/e2e/*) e2e+=("$p") ;;
+    *) pkgs+=("$p") ;;
+  esac
+done
 
 if [ ${#pkgs[@]} -gt 0 ]; then
   go test -count=1 -timeout 40m -p "$(nproc)" "${pkgs[@]}"
