@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"capstan/internal/apiserver/registry/certificates"
+	"capstan/internal/apiserver/registry/core"
 	"capstan/internal/apiserver/registry/scheduling"
 	"capstan/internal/storage"
 )
@@ -107,35 +108,16 @@ func podGracePeriod(obj runtime.Object, opts *metav1.DeleteOptions) int64 {
 }
 
 // finalizeNamespace lets /finalize change only spec.finalizers.
-func finalizeNamespace(_ context.Context, mode updateMode, obj, old runtime.Object) field.ErrorList {
+func finalizeNamespace(_ context.Context, _ updateMode, obj, old runtime.Object) field.ErrorList {
 	ns, oldNS := obj.(*corev1.Namespace), old.(*corev1.Namespace)
-	finalizers := ns.Spec.Finalizers
-	*ns = *oldNS.DeepCopy()
-	ns.Spec.Finalizers = finalizers
-	var errs field.ErrorList
-	for i, f := range finalizers {
-		if f == "" {
-			errs = append(errs, field.Required(field.NewPath("spec", "finalizers").Index(i), ""))
-		}
-	}
-	return errs
+	core.PrepareNamespaceFinalize(ns, oldNS)
+	return core.ValidateNamespaceFinalizeUpdate(ns, oldNS)
 }
 
 // approveCSR lets /approval change only the Approved, Denied and Failed conditions.
 func approveCSR(_ context.Context, _ updateMode, obj, old runtime.Object) field.ErrorList {
 	certificates.PrepareForApprovalUpdate(obj, old)
 	return certificates.ValidateApprovalUpdate(obj, old)
-}
-
-func validateBinding(b *corev1.Binding) field.ErrorList {
-	var errs field.ErrorList
-	if b.Target.Kind != "" && b.Target.Kind != "Node" {
-		errs = append(errs, field.NotSupported(field.NewPath("target", "kind"), b.Target.Kind, []string{"Node", "<empty>"}))
-	}
-	if b.Target.Name == "" {
-		errs = append(errs, field.Required(field.NewPath("target", "name"), ""))
-	}
-	return errs
 }
 
 // checkGlobalDefault refuses a second global default priority class.

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"capstan/internal/apiserver/registry/core"
 	"capstan/internal/storage"
 )
 
@@ -152,7 +153,7 @@ func (h *resourceHandler) serveBinding(ctx context.Context, w http.ResponseWrite
 	if b.Namespace != "" && b.Namespace != info.Namespace {
 		return apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
 	}
-	if errs := validateBinding(b); len(errs) > 0 {
+	if errs := core.ValidateBinding(b); len(errs) > 0 {
 		return apierrors.NewInvalid(corev1.SchemeGroupVersion.WithKind("Binding").GroupKind(), info.Name, errs)
 	}
 	_, _, err = h.update(ctx, info.Namespace, info.Name, modeSystem, dryRun(r), func(existing runtime.Object) (runtime.Object, error) {
