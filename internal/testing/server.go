@@ -28,6 +28,7 @@ type Server struct {
 	Etcd *clientv3.Client
 
 	t      testing.TB
+	mutate func(*server.Options)
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -35,7 +36,14 @@ type Server struct {
 // StartServer starts a server in t.TempDir() and stops it when the test ends.
 func StartServer(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{t: t, DataDir: t.TempDir()}
+	return StartServerWith(t, nil)
+}
+
+// StartServerWith is StartServer with a change to the server's options (e.g. an external
+// datastore), applied after the harness's own.
+func StartServerWith(t testing.TB, mutate func(*server.Options)) *Server {
+	t.Helper()
+	s := &Server{t: t, DataDir: t.TempDir(), mutate: mutate}
 	s.start()
 	t.Cleanup(s.Stop)
 	return s
@@ -57,6 +65,9 @@ func (s *Server) start() {
 		AdvertiseAddress: "127.0.0.1",
 		DisableAgent:     true,
 		OnReady:          func(r server.Ready) { ready <- r },
+	}
+	if s.mutate != nil {
+		s.mutate(&opts)
 	}
 	go func() { s.done <- server.Run(ctx, opts) }()
 	select {
