@@ -12,6 +12,9 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap/zapcore"
+
+	"capstan/internal/logging"
 )
 
 // Options configures an embedded member. Zero values give a single-member cluster on
@@ -86,7 +89,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	cfg.ListenPeerUrls = []url.URL{*peerURL}
 	cfg.AdvertisePeerUrls = []url.URL{*peerURL}
 	cfg.InitialCluster = cfg.InitialClusterFromName(opts.Name)
-	cfg.LogLevel = "error"
+	cfg.LogLevel = "warn"
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(logging.Zap(opts.Logger.With("component", "etcd"), zapcore.WarnLevel))
 	// A small snapshot interval keeps the raft log, and so memory, small.
 	cfg.SnapshotCount = 10000
 	if opts.ClientTLS != nil {
@@ -141,6 +145,8 @@ type ClientOptions struct {
 	TLS *tls.Config
 	// DialTimeout. Default 5s.
 	DialTimeout time.Duration
+	// Logger receives the client's warnings and errors. Default slog.Default().
+	Logger *slog.Logger
 }
 
 // NewClient returns a client of the cluster.
@@ -148,13 +154,16 @@ func NewClient(opts ClientOptions) (*clientv3.Client, error) {
 	if opts.DialTimeout == 0 {
 		opts.DialTimeout = 5 * time.Second
 	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
 	c, err := clientv3.New(clientv3.Config{
 		Endpoints:          opts.Endpoints,
 		TLS:                opts.TLS,
 		DialTimeout:        opts.DialTimeout,
 		MaxCallSendMsgSize: 8 << 20,
 		MaxCallRecvMsgSize: 1 << 30,
-		Logger:             nil,
+		Logger:             logging.Zap(opts.Logger.With("component", "etcd-client"), zapcore.ErrorLevel),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("etcd: client: %w", err)
