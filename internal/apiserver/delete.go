@@ -65,7 +65,7 @@ func (h *resourceHandler) delete(ctx context.Context, ns, name string, opts *met
 		if err != nil {
 			return nil, err
 		}
-		changed := applyPropagation(m, opts)
+		applyPropagation(m, opts)
 		grace := int64(0)
 		if h.hooks.gracePeriod != nil {
 			grace = h.hooks.gracePeriod(existing, opts)
@@ -80,7 +80,6 @@ func (h *resourceHandler) delete(ctx context.Context, ns, name string, opts *met
 			m.SetDeletionTimestamp(&t)
 			m.SetDeletionGracePeriodSeconds(&grace)
 			m.SetGeneration(m.GetGeneration() + 1)
-			changed = true
 		} else if old := m.GetDeletionGracePeriodSeconds(); old == nil || grace < *old {
 			// A second delete may only shorten the grace period.
 			t := metav1.NewTime(now.Add(time.Duration(grace) * time.Second).Truncate(time.Second))
@@ -88,7 +87,6 @@ func (h *resourceHandler) delete(ctx context.Context, ns, name string, opts *met
 				m.SetDeletionTimestamp(&t)
 			}
 			m.SetDeletionGracePeriodSeconds(&grace)
-			changed = true
 		}
 		if h.hooks.beforeDelete != nil {
 			h.hooks.beforeDelete(existing)
@@ -96,9 +94,7 @@ func (h *resourceHandler) delete(ctx context.Context, ns, name string, opts *met
 		if dry {
 			return nil, errDryRun
 		}
-		if !changed {
-			return existing, nil
-		}
+		// Unchanged objects are not rewritten: the store skips writes of identical bytes.
 		return existing, nil
 	})
 	switch {
@@ -129,8 +125,8 @@ func (h *resourceHandler) delete(ctx context.Context, ns, name string, opts *met
 }
 
 // applyPropagation records the propagation policy as the finalizers the garbage collector
-// acts on. It reports whether the finalizers changed.
-func applyPropagation(m metav1.Object, opts *metav1.DeleteOptions) bool {
+// acts on.
+func applyPropagation(m metav1.Object, opts *metav1.DeleteOptions) {
 	policy := opts.PropagationPolicy
 	if policy == nil && opts.OrphanDependents != nil {
 		p := metav1.DeletePropagationBackground
@@ -140,7 +136,7 @@ func applyPropagation(m metav1.Object, opts *metav1.DeleteOptions) bool {
 		policy = &p
 	}
 	if policy == nil {
-		return false
+		return
 	}
 	before := m.GetFinalizers()
 	fs := slices.DeleteFunc(slices.Clone(before), func(f string) bool {
@@ -152,11 +148,9 @@ func applyPropagation(m metav1.Object, opts *metav1.DeleteOptions) bool {
 	case metav1.DeletePropagationForeground:
 		fs = append(fs, metav1.FinalizerDeleteDependents)
 	}
-	if slices.Equal(fs, before) {
-		return false
+	if !slices.Equal(fs, before) {
+		m.SetFinalizers(fs)
 	}
-	m.SetFinalizers(fs)
-	return true
 }
 
 func (h *resourceHandler) serveDeleteCollection(ctx context.Context, w http.ResponseWriter, r *http.Request, info requestInfo) error {
