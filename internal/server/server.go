@@ -167,7 +167,8 @@ func Run(ctx context.Context, opts Options) error {
 		listener.Close()
 		return err
 	}
-	apiCtx, cancelAPI := context.WithCancel(ctx)
+	// The API server outlives the components: it stops only after they have.
+	apiCtx, cancelAPI := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelAPI()
 	apiDone := make(chan error, 1)
 	go func() { apiDone <- api.Run(apiCtx) }()
@@ -183,6 +184,12 @@ func Run(ctx context.Context, opts Options) error {
 	}, opts.WriteKubeconfigMode); err != nil {
 		return err
 	}
+	stopComponents, err := startComponents(ctx, opts.components(), ca, tlsDir, url, opts.Logger)
+	if err != nil {
+		cancelAPI()
+		<-apiDone
+		return err
+	}
 	if opts.DisableAgent {
 		log.Debug("agent disabled")
 	}
@@ -190,7 +197,14 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.OnReady != nil {
 		opts.OnReady(Ready{URL: url, Kubeconfig: opts.WriteKubeconfig, CAPEM: ca.CertPEM, AdminCertPEM: admin.CertPEM, AdminKeyPEM: admin.KeyPEM, Etcd: client})
 	}
-	err = <-apiDone
+	select {
+	case <-ctx.Done():
+		stopComponents()
+		cancelAPI()
+		err = <-apiDone
+	case err = <-apiDone:
+		stopComponents()
+	}
 	log.Info("Capstan server stopped")
 	return err
 }
