@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"capstan/internal/controllermanager"
 	"capstan/internal/kubectl"
 	"capstan/internal/server"
 	"capstan/internal/version"
@@ -43,5 +44,6 @@ func newRootCommand() *cobra.Command {
 	root.SetVersionTemplate("capstan version {{.Version}}\n")
 	root.AddCommand(kubectl.NewCobraCommand(kubectl.DefaultKubeconfig))
 	root.AddCommand(server.NewCommand())
+	root.AddCommand(controllermanager.NewCommand())
 	return root
 }

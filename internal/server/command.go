@@ -44,6 +44,8 @@ func NewCommand() *cobra.Command {
 	f.StringVar(&opts.ServiceCIDR, "service-cidr", "10.43.0.0/16", "IP range of Service cluster IPs")
 	f.StringVar(&opts.NodePortRange, "service-node-port-range", "30000-32767", "Port range of NodePort Services")
 	f.BoolVar(&opts.DisableAgent, "disable-agent", false, "Run the control plane only, no kubelet on this node")
+	f.BoolVar(&opts.DisableControllerManager, "disable-controller-manager", false, "Do not run the controllers in this server")
+	f.StringSliceVar(&opts.Controllers, "controllers", []string{"*"}, "Controllers to run: '*' runs every controller on by default, 'foo' enables foo, '-foo' disables foo")
 	return cmd
 }
 

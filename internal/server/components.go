@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/client-go/rest"
 
+	"capstan/internal/controllermanager"
 	"capstan/internal/pki"
 )
 
@@ -27,8 +28,22 @@ type component struct {
 
 // components lists what runs beside the API server, in start order. Each component adds
 // one entry here.
-func (o *Options) components() []component {
-	return nil
+func (o *Options) components(ca *pki.CA) []component {
+	var out []component
+	if !o.DisableControllerManager {
+		out = append(out, component{
+			name: "kube-controller-manager", user: "system:kube-controller-manager",
+			run: func(ctx context.Context, cfg *rest.Config) error {
+				settings := controllermanager.DefaultSettings()
+				settings.RootCAPEM = ca.CertPEM
+				return controllermanager.Run(ctx, controllermanager.Options{
+					Config: cfg, Controllers: o.Controllers, LeaderElect: true,
+					Settings: &settings, Logger: o.Logger,
+				})
+			},
+		})
+	}
+	return out
 }
 
 // startComponents issues each component's certificate and starts it. The returned stop

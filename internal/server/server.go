@@ -52,6 +52,10 @@ type Options struct {
 	NodePortRange string
 	// DisableAgent runs the control plane only.
 	DisableAgent bool
+	// DisableControllerManager does not run the controllers in this server.
+	DisableControllerManager bool
+	// Controllers is the controller-manager's --controllers selection. Default ["*"].
+	Controllers []string
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 	// OnReady is called once the server serves, with what a client needs.
@@ -184,7 +188,7 @@ func Run(ctx context.Context, opts Options) error {
 	}, opts.WriteKubeconfigMode); err != nil {
 		return err
 	}
-	stopComponents, err := startComponents(ctx, opts.components(), ca, tlsDir, url, opts.Logger)
+	stopComponents, err := startComponents(ctx, opts.components(ca), ca, tlsDir, url, opts.Logger)
 	if err != nil {
 		cancelAPI()
 		<-apiDone
