@@ -20,7 +20,7 @@ type Options struct {
 	// Namespace and Name of the Lease, e.g. kube-system/kube-scheduler.
 	Namespace, Name string
 	// Identity of this candidate. Default hostname_uuid.
-	Identity string
+	Identity                                  string
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	Logger                                    *slog.Logger
 }

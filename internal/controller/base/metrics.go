@@ -12,15 +12,15 @@ import (
 type Metrics struct {
 	depth           *prometheus.GaugeVec
 	addsC, retriesC *prometheus.CounterVec
-	latency              *prometheus.HistogramVec
-	syncErrors           *prometheus.CounterVec
+	latency         *prometheus.HistogramVec
+	syncErrors      *prometheus.CounterVec
 }
 
 // NewMetrics registers the metrics on reg (never a global registry).
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
-		depth: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "workqueue_depth", Help: "Current depth of the workqueue."}, []string{"name"}),
-		addsC: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "workqueue_adds_total", Help: "Total number of adds handled by the workqueue."}, []string{"name"}),
+		depth:    prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "workqueue_depth", Help: "Current depth of the workqueue."}, []string{"name"}),
+		addsC:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "workqueue_adds_total", Help: "Total number of adds handled by the workqueue."}, []string{"name"}),
 		retriesC: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "workqueue_retries_total", Help: "Total number of retries handled by the workqueue."}, []string{"name"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "controller_sync_duration_seconds", Help: "Time a sync of one key takes.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}, []string{"controller"}),
