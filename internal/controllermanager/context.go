@@ -78,8 +78,10 @@ func (s Settings) Workers(name string) int {
 
 // Controller describes one controller.
 type Controller struct {
-	// Name as in upstream's --controllers, e.g. "replicaset".
+	// Name as in upstream's --controllers, e.g. "replicaset-controller".
 	Name string
+	// Aliases are upstream's older names, e.g. "replicaset", also accepted by --controllers.
+	Aliases []string
 	// DisabledByDefault controllers run only when named explicitly.
 	DisabledByDefault bool
 	// Start sets the controller up (asking Informers for what it watches) and returns the

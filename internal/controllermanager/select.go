@@ -12,9 +12,13 @@ func Select(all []Controller, flags []string) ([]Controller, error) {
 	if len(flags) == 0 {
 		flags = []string{"*"}
 	}
-	known := map[string]bool{}
+	// canonical maps every accepted name (and alias) to the controller's name.
+	canonical := map[string]string{}
 	for _, c := range all {
-		known[c.Name] = true
+		canonical[c.Name] = c.Name
+		for _, a := range c.Aliases {
+			canonical[a] = c.Name
+		}
 	}
 	star := false
 	on, off := map[string]bool{}, map[string]bool{}
@@ -24,15 +28,17 @@ func Select(all []Controller, flags []string) ([]Controller, error) {
 		case f == "*":
 			star = true
 		case strings.HasPrefix(f, "-"):
-			if !known[f[1:]] {
+			name, ok := canonical[f[1:]]
+			if !ok {
 				return nil, fmt.Errorf("--controllers: unknown controller %q", f[1:])
 			}
-			off[f[1:]] = true
+			off[name] = true
 		default:
-			if !known[f] {
+			name, ok := canonical[f]
+			if !ok {
 				return nil, fmt.Errorf("--controllers: unknown controller %q (known: %s)", f, strings.Join(names(all), ", "))
 			}
-			on[f] = true
+			on[name] = true
 		}
 	}
 	var out []Controller

@@ -7,7 +7,7 @@ import (
 
 func TestSelectFollowsUpstreamControllersFlag(t *testing.T) {
 	t.Parallel()
-	all := []Controller{{Name: "a"}, {Name: "b"}, {Name: "c", DisabledByDefault: true}}
+	all := []Controller{{Name: "a"}, {Name: "b", Aliases: []string{"old-b"}}, {Name: "c", DisabledByDefault: true}}
 	for _, tc := range []struct {
 		name    string
 		flags   []string
@@ -20,6 +20,8 @@ func TestSelectFollowsUpstreamControllersFlag(t *testing.T) {
 		{"naming an off-by-default controller enables it", []string{"*", "c"}, []string{"a", "b", "c"}, false},
 		{"a name alone runs only it", []string{"b"}, []string{"b"}, false},
 		{"an unknown name is an error", []string{"nope"}, nil, true},
+		{"an alias names its controller", []string{"old-b"}, []string{"b"}, false},
+		{"an alias disables its controller", []string{"*", "-old-b"}, []string{"a"}, false},
 		{"an unknown negation is an error", []string{"*", "-nope"}, nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
