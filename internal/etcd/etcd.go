@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -47,6 +48,8 @@ type Server struct {
 	etcd      *embed.Etcd
 	endpoints []string
 	logger    *slog.Logger
+	// closing mutes etcd's logs once Close starts: it reports its own shutdown as errors.
+	closing *atomic.Bool
 }
 
 // Start starts the member and returns once it serves clients.
@@ -89,8 +92,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	cfg.ListenPeerUrls = []url.URL{*peerURL}
 	cfg.AdvertisePeerUrls = []url.URL{*peerURL}
 	cfg.InitialCluster = cfg.InitialClusterFromName(opts.Name)
-	cfg.LogLevel = "warn"
-	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(logging.Zap(opts.Logger.With("component", "etcd"), zapcore.WarnLevel))
+	cfg.LogLevel = "error"
+	closing := &atomic.Bool{}
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(logging.Zap(opts.Logger.With("component", "etcd"), zapcore.ErrorLevel, closing.Load))
 	// A small snapshot interval keeps the raft log, and so memory, small.
 	cfg.SnapshotCount = 10000
 	if opts.ClientTLS != nil {
@@ -123,7 +127,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		endpoints = append(endpoints, scheme+"://"+l.Addr().String())
 	}
 	opts.Logger.Info("etcd member ready", "name", opts.Name, "endpoints", endpoints)
-	return &Server{etcd: e, endpoints: endpoints, logger: opts.Logger}, nil
+	return &Server{etcd: e, endpoints: endpoints, logger: opts.Logger, closing: closing}, nil
 }
 
 // Endpoints are the member's client URLs with real ports.
@@ -131,6 +135,7 @@ func (s *Server) Endpoints() []string { return s.endpoints }
 
 // Close stops the member; committed writes are on disk when it returns.
 func (s *Server) Close() {
+	s.closing.Store(true)
 	s.etcd.Close()
 	s.logger.Info("etcd member stopped")
 }
@@ -163,7 +168,7 @@ func NewClient(opts ClientOptions) (*clientv3.Client, error) {
 		DialTimeout:        opts.DialTimeout,
 		MaxCallSendMsgSize: 8 << 20,
 		MaxCallRecvMsgSize: 1 << 30,
-		Logger:             logging.Zap(opts.Logger.With("component", "etcd-client"), zapcore.ErrorLevel),
+		Logger:             logging.Zap(opts.Logger.With("component", "etcd-client"), zapcore.ErrorLevel, nil),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("etcd: client: %w", err)

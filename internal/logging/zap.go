@@ -9,21 +9,25 @@ import (
 )
 
 // Zap returns a zap logger that writes to l at min and above (etcd logs a great deal at
-// info level; the server wants its warnings and errors).
-func Zap(l *slog.Logger, min zapcore.Level) *zap.Logger {
-	return zap.New(&zapCore{l: l, min: min})
+// info level; the server wants its warnings and errors). While mute returns true nothing is
+// written (etcd reports its own orderly shutdown as errors). mute may be nil.
+func Zap(l *slog.Logger, min zapcore.Level, mute func() bool) *zap.Logger {
+	return zap.New(&zapCore{l: l, min: min, mute: mute})
 }
 
 type zapCore struct {
 	l     *slog.Logger
 	min   zapcore.Level
+	mute  func() bool
 	attrs []any
 }
 
-func (c *zapCore) Enabled(lvl zapcore.Level) bool { return lvl >= c.min }
+func (c *zapCore) Enabled(lvl zapcore.Level) bool {
+	return lvl >= c.min && (c.mute == nil || !c.mute())
+}
 
 func (c *zapCore) With(fields []zapcore.Field) zapcore.Core {
-	return &zapCore{l: c.l, min: c.min, attrs: append(append([]any{}, c.attrs...), fieldAttrs(fields)...)}
+	return &zapCore{l: c.l, min: c.min, mute: c.mute, attrs: append(append([]any{}, c.attrs...), fieldAttrs(fields)...)}
 }
 
 func (c *zapCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {

@@ -1,13 +1,11 @@
 package server
 
 import (
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
-	"k8s.io/klog/v2"
 )
 
 // NewCommand returns `capstan server`.
@@ -22,8 +20,6 @@ func NewCommand() *cobra.Command {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			opts.WriteKubeconfigMode = fileMode(mode)
-			// The libraries' klog output goes to the server's one slog logger.
-			klog.SetSlogLogger(slog.Default())
 			return Run(ctx, opts)
 		},
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/klog/v2"
 
 	"capstan/internal/apiserver"
 	"capstan/internal/etcd"
@@ -120,6 +121,8 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	log := opts.Logger.With("component", "server")
+	// The libraries' klog output (client-go, leader election) goes to the one slog logger.
+	klog.SetSlogLogger(opts.Logger)
 	_, serviceCIDR, err := net.ParseCIDR(opts.ServiceCIDR)
 	if err != nil {
 		return fmt.Errorf("--service-cidr: %w", err)

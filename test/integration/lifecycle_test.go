@@ -32,7 +32,7 @@ func TestIntegrationExternalDatastore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer member.Close()
+	t.Cleanup(member.Close) // registered first, so it runs after the server has stopped
 	s := capstantesting.StartServerWith(t, func(o *server.Options) {
 		o.DatastoreEndpoint = strings.Join(member.Endpoints(), ",")
 	})
