@@ -2,5 +2,8 @@ package controllermanager
 
 // All lists every controller, in start order. Each controller package adds one entry.
 func All() []Controller {
-	return []Controller{}
+	return []Controller{
+		{Name: "serviceaccount-controller", Aliases: []string{"serviceaccount"}, Start: startServiceAccount},
+		{Name: "root-ca-certificate-publisher-controller", Aliases: []string{"root-ca-cert-publisher"}, Start: startRootCAPublisher},
+	}
 }

@@ -1,0 +1,40 @@
+package controllermanager
+
+import (
+	"context"
+
+	"capstan/internal/controller/rootca"
+	"capstan/internal/controller/serviceaccount"
+)
+
+// This file adapts the Context to the lifecycle controllers' own options (jobs, cron jobs,
+// garbage collection, namespaces, service accounts, pod GC): the controller packages do
+// not import this one.
+
+type runFunc = func(ctx context.Context) error
+
+func startServiceAccount(_ context.Context, c *Context) (runFunc, error) {
+	ctrl, err := serviceaccount.New(serviceaccount.Options{
+		Client: c.Client, Informers: c.Informers, Workers: c.Settings.Workers("serviceaccount"),
+		Metrics: c.Metrics, Logger: c.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ctrl.Run, nil
+}
+
+func startRootCAPublisher(_ context.Context, c *Context) (runFunc, error) {
+	if len(c.Settings.RootCAPEM) == 0 {
+		c.Logger.Info("no root CA configured; not publishing kube-root-ca.crt", "controller", rootca.Name)
+		return nil, nil
+	}
+	ctrl, err := rootca.New(rootca.Options{
+		Client: c.Client, Informers: c.Informers, RootCA: c.Settings.RootCAPEM,
+		Workers: c.Settings.Workers("root-ca-certificate-publisher"), Metrics: c.Metrics, Logger: c.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ctrl.Run, nil
+}
