@@ -3,6 +3,7 @@ package controllermanager
 import (
 	"context"
 
+	"capstan/internal/controller/podgc"
 	"capstan/internal/controller/rootca"
 	"capstan/internal/controller/serviceaccount"
 )
@@ -37,4 +38,11 @@ func startRootCAPublisher(_ context.Context, c *Context) (runFunc, error) {
 		return nil, err
 	}
 	return ctrl.Run, nil
+}
+
+func startPodGC(_ context.Context, c *Context) (runFunc, error) {
+	return podgc.New(podgc.Options{
+		Client: c.Client, Informers: c.Informers, Threshold: c.Settings.TerminatedPodGCThreshold,
+		Metrics: c.Metrics, Logger: c.Logger, Clock: c.Clock,
+	}).Run, nil
 }
