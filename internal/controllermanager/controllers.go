@@ -6,5 +6,6 @@ func All() []Controller {
 		{Name: "serviceaccount-controller", Aliases: []string{"serviceaccount"}, Start: startServiceAccount},
 		{Name: "root-ca-certificate-publisher-controller", Aliases: []string{"root-ca-cert-publisher"}, Start: startRootCAPublisher},
 		{Name: "pod-garbage-collector-controller", Aliases: []string{"podgc"}, Start: startPodGC},
+		{Name: "node-ipam-controller", Aliases: []string{"nodeipam"}, Start: startNodeIPAM},
 	}
 }
