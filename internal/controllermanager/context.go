@@ -43,6 +43,21 @@ type Settings struct {
 	ConcurrentSyncs map[string]int
 	// NodeMonitorGracePeriod before a silent node is marked Unknown. Default 40s.
 	NodeMonitorGracePeriod time.Duration
+	// NodeMonitorPeriod between node health checks. Default 5s.
+	NodeMonitorPeriod time.Duration
+	// NodeStartupGracePeriod a node that never posted status gets. Default 60s.
+	NodeStartupGracePeriod time.Duration
+	// NodeEvictionRate (nodes per second) at which unhealthy nodes are tainted for
+	// eviction in a healthy zone; SecondaryNodeEvictionRate in a partly unhealthy zone
+	// larger than LargeClusterSizeThreshold (smaller ones stop). A zone is partly
+	// unhealthy when at least UnhealthyZoneThreshold of its nodes (and more than 2) are
+	// not ready. Defaults 0.1, 0.01, 50 and 0.55.
+	NodeEvictionRate          float64
+	SecondaryNodeEvictionRate float64
+	LargeClusterSizeThreshold int
+	UnhealthyZoneThreshold    float64
+	// ResourceQuotaSyncPeriod between full recalculations of quota usage. Default 5m.
+	ResourceQuotaSyncPeriod time.Duration
 	// TerminatedPodGCThreshold: terminated pods kept before pod GC deletes the oldest.
 	// Default 12500.
 	TerminatedPodGCThreshold int
@@ -61,10 +76,17 @@ func DefaultSettings() Settings {
 			"endpointslice": 5, "replicaset": 5, "replicationcontroller": 5, "deployment": 5,
 			"daemonset": 2, "statefulset": 5, "job": 5, "cronjob": 5, "resourcequota": 5,
 		},
-		NodeMonitorGracePeriod:   40 * time.Second,
-		TerminatedPodGCThreshold: 12500,
-		ClusterCIDR:              "10.42.0.0/16",
-		NodeCIDRMaskSize:         24,
+		NodeMonitorGracePeriod:    40 * time.Second,
+		NodeMonitorPeriod:         5 * time.Second,
+		NodeStartupGracePeriod:    60 * time.Second,
+		NodeEvictionRate:          0.1,
+		SecondaryNodeEvictionRate: 0.01,
+		LargeClusterSizeThreshold: 50,
+		UnhealthyZoneThreshold:    0.55,
+		ResourceQuotaSyncPeriod:   5 * time.Minute,
+		TerminatedPodGCThreshold:  12500,
+		ClusterCIDR:               "10.42.0.0/16",
+		NodeCIDRMaskSize:          24,
 	}
 }
 
