@@ -36,6 +36,9 @@ func (o *Options) components(ca *pki.CA) []component {
 			run: func(ctx context.Context, cfg *rest.Config) error {
 				settings := controllermanager.DefaultSettings()
 				settings.RootCAPEM = ca.CertPEM
+				if o.ControllerSettings != nil {
+					o.ControllerSettings(&settings)
+				}
 				return controllermanager.Run(ctx, controllermanager.Options{
 					Config: cfg, Controllers: o.Controllers, LeaderElect: true,
 					Settings: &settings, Logger: o.Logger,

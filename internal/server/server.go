@@ -17,6 +17,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"capstan/internal/apiserver"
+	"capstan/internal/controllermanager"
 	"capstan/internal/etcd"
 	"capstan/internal/pki"
 	"capstan/internal/version"
@@ -57,6 +58,9 @@ type Options struct {
 	DisableControllerManager bool
 	// Controllers is the controller-manager's --controllers selection. Default ["*"].
 	Controllers []string
+	// ControllerSettings, when set, adjusts the controllers' settings (tests shorten
+	// periods with it). Default: upstream's settings.
+	ControllerSettings func(*controllermanager.Settings)
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 	// OnReady is called once the server serves, with what a client needs.
