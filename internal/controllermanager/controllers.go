@@ -7,5 +7,6 @@ func All() []Controller {
 		{Name: "root-ca-certificate-publisher-controller", Aliases: []string{"root-ca-cert-publisher"}, Start: startRootCAPublisher},
 		{Name: "pod-garbage-collector-controller", Aliases: []string{"podgc"}, Start: startPodGC},
 		{Name: "node-ipam-controller", Aliases: []string{"nodeipam"}, Start: startNodeIPAM},
+		{Name: "ttl-after-finished-controller", Aliases: []string{"ttl-after-finished"}, Start: startTTLAfterFinished},
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"capstan/internal/controller/podgc"
 	"capstan/internal/controller/rootca"
 	"capstan/internal/controller/serviceaccount"
+	"capstan/internal/controller/ttlafterfinished"
 )
 
 // This file adapts the Context to the lifecycle controllers' own options (jobs, cron jobs,
@@ -45,4 +46,15 @@ func startPodGC(_ context.Context, c *Context) (runFunc, error) {
 		Client: c.Client, Informers: c.Informers, Threshold: c.Settings.TerminatedPodGCThreshold,
 		Metrics: c.Metrics, Logger: c.Logger, Clock: c.Clock,
 	}).Run, nil
+}
+
+func startTTLAfterFinished(_ context.Context, c *Context) (runFunc, error) {
+	ctrl, err := ttlafterfinished.New(ttlafterfinished.Options{
+		Client: c.Client, Informers: c.Informers, Workers: c.Settings.Workers("ttl-after-finished"),
+		Metrics: c.Metrics, Logger: c.Logger, Clock: c.Clock,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ctrl.Run, nil
 }
