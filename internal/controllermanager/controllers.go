@@ -8,5 +8,6 @@ func All() []Controller {
 		{Name: "pod-garbage-collector-controller", Aliases: []string{"podgc"}, Start: startPodGC},
 		{Name: "node-ipam-controller", Aliases: []string{"nodeipam"}, Start: startNodeIPAM},
 		{Name: "ttl-after-finished-controller", Aliases: []string{"ttl-after-finished"}, Start: startTTLAfterFinished},
+		{Name: "daemonset-controller", Aliases: []string{"daemonset"}, Start: startDaemonSet},
 	}
 }
