@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"capstan/internal/controller/nodeipam"
+	"capstan/internal/controller/nodelifecycle"
 )
 
 // This file adapts the Context to the node, network-endpoint, quota and disruption
@@ -15,6 +16,32 @@ func startNodeIPAM(_ context.Context, c *Context) (func(context.Context) error, 
 		ClusterCIDR: c.Settings.ClusterCIDR, MaskSize: c.Settings.NodeCIDRMaskSize,
 		Recorder: c.Recorder("cidrAllocator"), Workers: c.Settings.Workers("nodeipam"),
 		Metrics: c.Metrics, Logger: c.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ctrl.Run, nil
+}
+
+func startNodeLifecycle(_ context.Context, c *Context) (func(context.Context) error, error) {
+	s := c.Settings
+	ctrl, err := nodelifecycle.New(nodelifecycle.Options{
+		Client: c.Client, Informers: c.Informers, Recorder: c.Recorder("node-controller"),
+		MonitorPeriod: s.NodeMonitorPeriod, GracePeriod: s.NodeMonitorGracePeriod, StartupGracePeriod: s.NodeStartupGracePeriod,
+		EvictionRate: s.NodeEvictionRate, SecondaryEvictionRate: s.SecondaryNodeEvictionRate,
+		LargeClusterThreshold: s.LargeClusterSizeThreshold, UnhealthyZoneThreshold: s.UnhealthyZoneThreshold,
+		Metrics: c.Metrics, Logger: c.Logger, Clock: c.Clock,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ctrl.Run, nil
+}
+
+func startTaintEviction(_ context.Context, c *Context) (func(context.Context) error, error) {
+	ctrl, err := nodelifecycle.NewTaintEviction(nodelifecycle.TaintEvictionOptions{
+		Client: c.Client, Informers: c.Informers, Recorder: c.Recorder(nodelifecycle.TaintEvictionName),
+		Workers: c.Settings.Workers("taint-eviction-controller"), Metrics: c.Metrics, Logger: c.Logger, Clock: c.Clock,
 	})
 	if err != nil {
 		return nil, err
