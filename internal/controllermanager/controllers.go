@@ -11,7 +11,6 @@ func All() []Controller {
 		{Name: "node-ipam-controller", Aliases: []string{"nodeipam"}, Start: startNodeIPAM},
 		{Name: "daemonset-controller", Aliases: []string{"daemonset"}, Start: startDaemonSet},
 		{Name: "ttl-after-finished-controller", Aliases: []string{"ttl-after-finished"}, Start: startTTLAfterFinished},
-		{Name: "namespace-controller", Aliases: []string{"namespace"}, Start: startNamespace},
 		{Name: "node-lifecycle-controller", Aliases: []string{"nodelifecycle"}, Start: startNodeLifecycle},
 		{Name: "taint-eviction-controller", Start: startTaintEviction},
 	}
