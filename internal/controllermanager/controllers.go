@@ -13,5 +13,6 @@ func All() []Controller {
 		{Name: "ttl-after-finished-controller", Aliases: []string{"ttl-after-finished"}, Start: startTTLAfterFinished},
 		{Name: "node-lifecycle-controller", Aliases: []string{"nodelifecycle"}, Start: startNodeLifecycle},
 		{Name: "taint-eviction-controller", Start: startTaintEviction},
+		{Name: "namespace-controller", Aliases: []string{"namespace"}, Start: startNamespace},
 	}
 }

@@ -3,6 +3,7 @@ package controllermanager
 import (
 	"context"
 
+	"capstan/internal/controller/namespace"
 	"capstan/internal/controller/podgc"
 	"capstan/internal/controller/rootca"
 	"capstan/internal/controller/serviceaccount"
@@ -51,6 +52,17 @@ func startPodGC(_ context.Context, c *Context) (runFunc, error) {
 func startTTLAfterFinished(_ context.Context, c *Context) (runFunc, error) {
 	ctrl, err := ttlafterfinished.New(ttlafterfinished.Options{
 		Client: c.Client, Informers: c.Informers, Workers: c.Settings.Workers("ttl-after-finished"),
+		Metrics: c.Metrics, Logger: c.Logger, Clock: c.Clock,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ctrl.Run, nil
+}
+
+func startNamespace(_ context.Context, c *Context) (runFunc, error) {
+	ctrl, err := namespace.New(namespace.Options{
+		Client: c.Client, Metadata: c.Metadata, Informers: c.Informers, Workers: c.Settings.Workers("namespace"),
 		Metrics: c.Metrics, Logger: c.Logger, Clock: c.Clock,
 	})
 	if err != nil {
