@@ -14,5 +14,6 @@ func All() []Controller {
 		{Name: "node-lifecycle-controller", Aliases: []string{"nodelifecycle"}, Start: startNodeLifecycle},
 		{Name: "taint-eviction-controller", Start: startTaintEviction},
 		{Name: "namespace-controller", Aliases: []string{"namespace"}, Start: startNamespace},
+		{Name: "endpoints-controller", Aliases: []string{"endpoint"}, Start: startEndpoints},
 	}
 }

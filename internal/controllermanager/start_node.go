@@ -3,6 +3,7 @@ package controllermanager
 import (
 	"context"
 
+	"capstan/internal/controller/endpoints"
 	"capstan/internal/controller/nodeipam"
 	"capstan/internal/controller/nodelifecycle"
 )
@@ -42,6 +43,17 @@ func startTaintEviction(_ context.Context, c *Context) (func(context.Context) er
 	ctrl, err := nodelifecycle.NewTaintEviction(nodelifecycle.TaintEvictionOptions{
 		Client: c.Client, Informers: c.Informers, Recorder: c.Recorder(nodelifecycle.TaintEvictionName),
 		Workers: c.Settings.Workers("taint-eviction-controller"), Metrics: c.Metrics, Logger: c.Logger, Clock: c.Clock,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ctrl.Run, nil
+}
+
+func startEndpoints(_ context.Context, c *Context) (func(context.Context) error, error) {
+	ctrl, err := endpoints.New(endpoints.Options{
+		Client: c.Client, Informers: c.Informers, Workers: c.Settings.Workers("endpoints"),
+		Metrics: c.Metrics, Logger: c.Logger,
 	})
 	if err != nil {
 		return nil, err
