@@ -310,6 +310,21 @@ func (c *watchCache) bookmark() {
 	}
 }
 
+// bookmarkOne sends w a bookmark at the current revision, unless the cache has not reached
+// w's starting revision yet.
+func (c *watchCache) bookmarkOne(w *watcher) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.watchers[w]; !ok || c.rev < w.startRev {
+		return
+	}
+	obj := c.s.newFunc()
+	_ = setRV(obj, c.rev)
+	if !w.push(watch.Event{Type: watch.Bookmark, Object: obj}) {
+		c.dropLocked(w)
+	}
+}
+
 // register adds w: with the current state as initial events when initial, else replaying the
 // history after from (from == 0: no replay, start now). It fails with 410 when from is older
 // than the history.

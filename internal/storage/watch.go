@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/btree"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -208,9 +209,14 @@ func (w *watcher) run(ctx context.Context) {
 		}
 	}
 	w.backlog = nil
+	preTimeout, stopTimer := w.preTimeoutBookmark(ctx)
+	defer stopTimer()
 	for {
 		select {
 		case <-w.wake:
+		case <-preTimeout:
+			w.c.bookmarkOne(w)
+			continue
 		case <-w.done:
 			return
 		case <-ctx.Done():
@@ -227,6 +233,22 @@ func (w *watcher) run(ctx context.Context) {
 			batch[i] = watch.Event{}
 		}
 	}
+}
+
+// preTimeoutBookmark returns a channel that fires two seconds before ctx's deadline when the
+// watcher allows bookmarks, as upstream's cacher does: the client then resumes from a fresh
+// resourceVersion after the server ends the watch. It never fires otherwise.
+func (w *watcher) preTimeoutBookmark(ctx context.Context) (<-chan time.Time, func()) {
+	deadline, ok := ctx.Deadline()
+	if !w.bookmarks || !ok {
+		return nil, func() {}
+	}
+	d := deadline.Add(-2 * time.Second).Sub(w.c.s.clock.Now())
+	if d <= 0 {
+		return nil, func() {}
+	}
+	t := w.c.s.clock.NewTimer(d)
+	return t.C(), func() { t.Stop() }
 }
 
 func (w *watcher) send(ctx context.Context, ev watch.Event) bool {
