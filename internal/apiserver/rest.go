@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"capstan/internal/apiserver/registry"
 	"capstan/internal/storage"
@@ -183,13 +184,60 @@ func (h *resourceHandler) listOptions(r *http.Request, info requestInfo) (metav1
 		// A watch on one object: /watch/.../{name}.
 		fs = fields.AndSelectors(fs, fields.OneTermEqualSelector("metadata.name", info.Name))
 	}
-	if opts.ResourceVersionMatch != "" && opts.ResourceVersion == "" {
-		return opts, nil, nil, apierrors.NewBadRequest("resourceVersionMatch is forbidden unless resourceVersion is provided")
+	if errs := validateListOptions(&opts, info.Verb == "watch"); len(errs) > 0 {
+		return opts, nil, nil, apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "ListOptions"}, "", errs)
 	}
 	if opts.Limit < 0 {
 		return opts, nil, nil, apierrors.NewBadRequest("limit must be a non-negative integer")
 	}
 	return opts, ls, fs, nil
+}
+
+// validateListOptions is upstream's check of the resourceVersionMatch and sendInitialEvents
+// combinations: a watch may name a match only to ask for initial events (the WatchList
+// protocol, which may leave resourceVersion unset); a list may not ask for initial events.
+func validateListOptions(opts *metav1.ListOptions, watch bool) field.ErrorList {
+	var errs field.ErrorList
+	match := opts.ResourceVersionMatch
+	path := field.NewPath("resourceVersionMatch")
+	if watch {
+		if opts.SendInitialEvents != nil && match != metav1.ResourceVersionMatchNotOlderThan {
+			errs = append(errs, field.Forbidden(path, "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"))
+		}
+		if match != "" {
+			if opts.SendInitialEvents == nil {
+				errs = append(errs, field.Forbidden(path, "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"))
+			}
+			if match != metav1.ResourceVersionMatchNotOlderThan {
+				errs = append(errs, field.NotSupported(path, match, []string{string(metav1.ResourceVersionMatchNotOlderThan)}))
+			}
+			if opts.Continue != "" {
+				errs = append(errs, field.Forbidden(path, "resourceVersionMatch is forbidden when continue is provided"))
+			}
+		}
+		return errs
+	}
+	if match != "" {
+		if opts.ResourceVersion == "" {
+			errs = append(errs, field.Forbidden(path, "resourceVersionMatch is forbidden unless resourceVersion is provided"))
+		}
+		if opts.Continue != "" {
+			errs = append(errs, field.Forbidden(path, "resourceVersionMatch is forbidden when continue is provided"))
+		}
+		switch match {
+		case metav1.ResourceVersionMatchExact:
+			if opts.ResourceVersion == "0" {
+				errs = append(errs, field.Forbidden(path, `resourceVersionMatch "exact" is forbidden for resourceVersion "0"`))
+			}
+		case metav1.ResourceVersionMatchNotOlderThan:
+		default:
+			errs = append(errs, field.NotSupported(path, match, []string{string(metav1.ResourceVersionMatchExact), string(metav1.ResourceVersionMatchNotOlderThan), ""}))
+		}
+	}
+	if opts.SendInitialEvents != nil {
+		errs = append(errs, field.Forbidden(field.NewPath("sendInitialEvents"), "sendInitialEvents is forbidden for list"))
+	}
+	return errs
 }
 
 // fieldSet is every field-selector field of obj: metadata.name, metadata.namespace and the

@@ -43,7 +43,7 @@ func TestIntegrationBadInput(t *testing.T) {
 		{"unsupported patch type", "PATCH", "/api/v1/namespaces/default/configmaps/kept", "application/foo-patch+json", `{}`, 415, metav1.StatusReasonUnsupportedMediaType},
 		{"patch of a missing object", "PATCH", "/api/v1/namespaces/default/configmaps/missing", "application/merge-patch+json", `{}`, 404, metav1.StatusReasonNotFound},
 		{"bad resourceVersion", "GET", "/api/v1/namespaces/default/configmaps?resourceVersion=abc", "", "", 400, metav1.StatusReasonBadRequest},
-		{"resourceVersionMatch without resourceVersion", "GET", "/api/v1/namespaces/default/configmaps?resourceVersionMatch=Exact", "", "", 400, metav1.StatusReasonBadRequest},
+		{"resourceVersionMatch without resourceVersion", "GET", "/api/v1/namespaces/default/configmaps?resourceVersionMatch=Exact", "", "", 422, metav1.StatusReasonInvalid},
 		{"bad continue token", "GET", "/api/v1/namespaces/default/configmaps?limit=1&continue=%21%21", "", "", 400, metav1.StatusReasonBadRequest},
 		{"empty body", "POST", "/api/v1/namespaces/default/configmaps", "application/json", "", 400, metav1.StatusReasonBadRequest},
 	}
