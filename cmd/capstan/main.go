@@ -11,6 +11,7 @@ import (
 
 	"capstan/internal/controllermanager"
 	"capstan/internal/kubectl"
+	"capstan/internal/scheduler"
 	"capstan/internal/server"
 	"capstan/internal/version"
 )
@@ -45,5 +46,6 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(kubectl.NewCobraCommand(kubectl.DefaultKubeconfig))
 	root.AddCommand(server.NewCommand())
 	root.AddCommand(controllermanager.NewCommand())
+	root.AddCommand(scheduler.NewCommand())
 	return root
 }

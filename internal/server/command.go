@@ -41,6 +41,8 @@ func NewCommand() *cobra.Command {
 	f.StringVar(&opts.NodePortRange, "service-node-port-range", "30000-32767", "Port range of NodePort Services")
 	f.BoolVar(&opts.DisableAgent, "disable-agent", false, "Run the control plane only, no kubelet on this node")
 	f.BoolVar(&opts.DisableControllerManager, "disable-controller-manager", false, "Do not run the controllers in this server")
+	f.BoolVar(&opts.DisableScheduler, "disable-scheduler", false, "Do not run the scheduler in this server")
+	f.StringVar(&opts.SchedulerConfig, "scheduler-config", "", "KubeSchedulerConfiguration file of the scheduler")
 	f.StringSliceVar(&opts.Controllers, "controllers", []string{"*"}, "Controllers to run: '*' runs every controller on by default, 'foo' enables foo, '-foo' disables foo")
 	return cmd
 }

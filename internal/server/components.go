@@ -11,6 +11,7 @@ import (
 
 	"capstan/internal/controllermanager"
 	"capstan/internal/pki"
+	"capstan/internal/scheduler"
 )
 
 // component is a control-plane component `capstan server` runs in process. It is a client of
@@ -43,6 +44,14 @@ func (o *Options) components(ca *pki.CA) []component {
 					Config: cfg, Controllers: o.Controllers, LeaderElect: true,
 					Settings: &settings, Logger: o.Logger,
 				})
+			},
+		})
+	}
+	if !o.DisableScheduler {
+		out = append(out, component{
+			name: "kube-scheduler", user: "system:kube-scheduler",
+			run: func(ctx context.Context, cfg *rest.Config) error {
+				return scheduler.RunWithConfigFile(ctx, cfg, o.SchedulerConfig, o.Logger)
 			},
 		})
 	}

@@ -58,6 +58,10 @@ type Options struct {
 	DisableControllerManager bool
 	// Controllers is the controller-manager's --controllers selection. Default ["*"].
 	Controllers []string
+	// DisableScheduler does not run the scheduler in this server; SchedulerConfig is its
+	// KubeSchedulerConfiguration file (default: none, upstream's defaults).
+	DisableScheduler bool
+	SchedulerConfig  string
 	// ControllerSettings, when set, adjusts the controllers' settings (tests shorten
 	// periods with it). Default: upstream's settings.
 	ControllerSettings func(*controllermanager.Settings)
