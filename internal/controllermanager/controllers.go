@@ -15,5 +15,7 @@ func All() []Controller {
 		{Name: "taint-eviction-controller", Start: startTaintEviction},
 		{Name: "namespace-controller", Aliases: []string{"namespace"}, Start: startNamespace},
 		{Name: "endpoints-controller", Aliases: []string{"endpoint"}, Start: startEndpoints},
+		{Name: "endpointslice-controller", Aliases: []string{"endpointslice"}, Start: startEndpointSlice},
+		{Name: "endpointslice-mirroring-controller", Aliases: []string{"endpointslicemirroring"}, Start: startEndpointSliceMirroring},
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"capstan/internal/controller/endpoints"
+	"capstan/internal/controller/endpointslice"
 	"capstan/internal/controller/nodeipam"
 	"capstan/internal/controller/nodelifecycle"
 )
@@ -53,6 +54,28 @@ func startTaintEviction(_ context.Context, c *Context) (func(context.Context) er
 func startEndpoints(_ context.Context, c *Context) (func(context.Context) error, error) {
 	ctrl, err := endpoints.New(endpoints.Options{
 		Client: c.Client, Informers: c.Informers, Workers: c.Settings.Workers("endpoints"),
+		Metrics: c.Metrics, Logger: c.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ctrl.Run, nil
+}
+
+func startEndpointSlice(_ context.Context, c *Context) (func(context.Context) error, error) {
+	ctrl, err := endpointslice.New(endpointslice.Options{
+		Client: c.Client, Informers: c.Informers, Workers: c.Settings.Workers("endpointslice"),
+		Metrics: c.Metrics, Logger: c.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ctrl.Run, nil
+}
+
+func startEndpointSliceMirroring(_ context.Context, c *Context) (func(context.Context) error, error) {
+	ctrl, err := endpointslice.NewMirroring(endpointslice.Options{
+		Client: c.Client, Informers: c.Informers, Workers: c.Settings.Workers("endpointslicemirroring"),
 		Metrics: c.Metrics, Logger: c.Logger,
 	})
 	if err != nil {
