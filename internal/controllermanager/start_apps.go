@@ -3,6 +3,7 @@ package controllermanager
 import (
 	"context"
 
+	"capstan/internal/controller/deployment"
 	"capstan/internal/controller/replicaset"
 )
 
@@ -27,6 +28,17 @@ func startReplicaSet(_ context.Context, c *Context) (runFunc, error) {
 func startReplicationController(_ context.Context, c *Context) (runFunc, error) {
 	// Upstream's RC events come from "replication-controller".
 	ctrl, err := replicaset.NewReplicationController(replicaSetOptions(c, "replication-controller", "replicationcontroller"))
+	if err != nil {
+		return nil, err
+	}
+	return ctrl.Run, nil
+}
+
+func startDeployment(_ context.Context, c *Context) (runFunc, error) {
+	ctrl, err := deployment.New(deployment.Options{
+		Client: c.Client, Informers: c.Informers, Recorder: c.Recorder(deployment.Name),
+		Workers: c.Settings.Workers("deployment"), Metrics: c.Metrics, Logger: c.Logger, Clock: c.Clock,
+	})
 	if err != nil {
 		return nil, err
 	}
