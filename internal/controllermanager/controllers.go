@@ -17,5 +17,6 @@ func All() []Controller {
 		{Name: "endpoints-controller", Aliases: []string{"endpoint"}, Start: startEndpoints},
 		{Name: "endpointslice-controller", Aliases: []string{"endpointslice"}, Start: startEndpointSlice},
 		{Name: "endpointslice-mirroring-controller", Aliases: []string{"endpointslicemirroring"}, Start: startEndpointSliceMirroring},
+		{Name: "statefulset-controller", Aliases: []string{"statefulset"}, Start: startStatefulSet},
 	}
 }
