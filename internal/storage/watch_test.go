@@ -337,3 +337,25 @@ func TestWatchAfterStopIsRefused(t *testing.T) {
 		t.Error("a stopped store accepted a watch")
 	}
 }
+
+func TestWatchBookmarkBeforeDeadline(t *testing.T) {
+	t.Parallel()
+	s := newPodStore(t)
+	p := mustCreate(t, s, newPod("ns", "a", nil))
+	ctx, cancel := context.WithTimeout(t.Context(), 2300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	w, err := s.Watch(ctx, WatchOptions{ResourceVersion: p.ResourceVersion, AllowBookmarks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	ev := next(t, w)
+	if ev.Type != watch.Bookmark || mustAtoi(t, ev.Object.(*corev1.Pod).ResourceVersion) < mustAtoi(t, p.ResourceVersion) {
+		t.Fatalf("got %s, want a BOOKMARK at >= %s", podEvent(ev), p.ResourceVersion)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("bookmark after %s, want it two seconds before the 2.3s deadline", d)
+	}
+	waitClosed(t, w)
+}
