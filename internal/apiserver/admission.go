@@ -22,7 +22,8 @@ var systemNamespaces = []string{"default", "kube-system", "kube-public", "kube-n
 var builtinPriorities = map[string]int32{"system-node-critical": 2000001000, "system-cluster-critical": 2000000000}
 
 // admit runs the mutating and validating admission plugins on a create (old == nil):
-// NamespaceLifecycle, ServiceAccount, DefaultTolerationSeconds and Priority.
+// NamespaceLifecycle, ServiceAccount, DefaultTolerationSeconds, Priority and LimitRanger
+// (ResourceQuota runs after validation: admitQuota).
 func (s *Server) admit(ctx context.Context, h *resourceHandler, obj, old runtime.Object) error {
 	m, err := meta.Accessor(obj)
 	if err != nil {
@@ -36,11 +37,17 @@ func (s *Server) admit(ctx context.Context, h *resourceHandler, obj, old runtime
 	if pod, ok := obj.(*corev1.Pod); ok && old == nil {
 		if pod.Spec.ServiceAccountName == "" {
 			pod.Spec.ServiceAccountName = "default"
+			// The deprecated alias mirrors the name, as upstream's v1 conversion writes it;
+			// left empty, every later update of the pod would look like a spec change.
+			pod.Spec.DeprecatedServiceAccount = "default"
 		}
 		addDefaultTolerations(pod)
 		if err := s.admitPriority(ctx, pod); err != nil {
 			return err
 		}
+	}
+	if old == nil {
+		return s.admitLimitRanges(ctx, h, obj)
 	}
 	return nil
 }
@@ -110,7 +117,9 @@ func (s *Server) admitPriority(ctx context.Context, pod *corev1.Pod) error {
 			class = obj.(*schedulingv1.PriorityClass)
 		}
 	} else if pch != nil {
-		list, err := pch.store.List(ctx, storage.ListOptions{Prefix: pch.prefix(""), ResourceVersion: "0"})
+		// A consistent read, like the Get of a named class above: a global default class
+		// applies to the very next pod.
+		list, err := pch.store.List(ctx, storage.ListOptions{Prefix: pch.prefix("")})
 		if err != nil {
 			return err
 		}
