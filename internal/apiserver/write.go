@@ -100,9 +100,14 @@ func (h *resourceHandler) create(ctx context.Context, ns string, obj runtime.Obj
 	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(h.res.GVK.GroupKind(), m.GetName(), errs)
 	}
+	unquota, err := h.s.admitQuota(ctx, h, obj, dry)
+	if err != nil {
+		return nil, err
+	}
 	release := func() {}
 	if h.hooks.beforeCreate != nil {
 		if release, err = h.hooks.beforeCreate(ctx, obj, dry); err != nil {
+			unquota()
 			return nil, err
 		}
 	}
@@ -113,6 +118,7 @@ func (h *resourceHandler) create(ctx context.Context, ns string, obj runtime.Obj
 	out, err := h.store.Create(ctx, h.key(m.GetNamespace(), m.GetName()), obj, h.hooks.ttl)
 	if err != nil {
 		release()
+		unquota()
 		return nil, err
 	}
 	return out, nil

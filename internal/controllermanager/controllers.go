@@ -18,5 +18,6 @@ func All() []Controller {
 		{Name: "endpointslice-controller", Aliases: []string{"endpointslice"}, Start: startEndpointSlice},
 		{Name: "endpointslice-mirroring-controller", Aliases: []string{"endpointslicemirroring"}, Start: startEndpointSliceMirroring},
 		{Name: "statefulset-controller", Aliases: []string{"statefulset"}, Start: startStatefulSet},
+		{Name: "resourcequota-controller", Aliases: []string{"resourcequota"}, Start: startResourceQuota},
 	}
 }

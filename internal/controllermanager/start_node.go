@@ -3,10 +3,14 @@ package controllermanager
 import (
 	"context"
 
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/restmapper"
+
 	"capstan/internal/controller/endpoints"
 	"capstan/internal/controller/endpointslice"
 	"capstan/internal/controller/nodeipam"
 	"capstan/internal/controller/nodelifecycle"
+	"capstan/internal/controller/resourcequota"
 )
 
 // This file adapts the Context to the node, network-endpoint, quota and disruption
@@ -77,6 +81,19 @@ func startEndpointSliceMirroring(_ context.Context, c *Context) (func(context.Co
 	ctrl, err := endpointslice.NewMirroring(endpointslice.Options{
 		Client: c.Client, Informers: c.Informers, Workers: c.Settings.Workers("endpointslicemirroring"),
 		Metrics: c.Metrics, Logger: c.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ctrl.Run, nil
+}
+
+func startResourceQuota(_ context.Context, c *Context) (func(context.Context) error, error) {
+	ctrl, err := resourcequota.New(resourcequota.Options{
+		Client: c.Client, Informers: c.Informers, Metadata: c.Metadata,
+		Mapper:     restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(c.Client.Discovery())),
+		SyncPeriod: c.Settings.ResourceQuotaSyncPeriod, Workers: c.Settings.Workers("resourcequota"),
+		Metrics: c.Metrics, Logger: c.Logger, Clock: c.Clock,
 	})
 	if err != nil {
 		return nil, err
