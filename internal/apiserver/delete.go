@@ -177,12 +177,23 @@ func (h *resourceHandler) serveDeleteCollection(ctx context.Context, w http.Resp
 	if err != nil {
 		return err
 	}
+	deleted := make([]runtime.Object, 0, len(items))
 	for _, item := range items {
 		m, _ := meta.Accessor(item)
-		if _, _, err := h.delete(ctx, m.GetNamespace(), m.GetName(), opts.DeepCopy()); err != nil && !apierrors.IsNotFound(err) {
+		out, _, err := h.delete(ctx, m.GetNamespace(), m.GetName(), opts.DeepCopy())
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
 			return err
+		default:
+			deleted = append(deleted, out)
 		}
 	}
-	h.s.writeObject(w, r, http.StatusOK, metav1.SchemeGroupVersion, &metav1.Status{TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}, Status: metav1.StatusSuccess})
+	// Upstream answers with the list of the deleted objects.
+	result := h.newList()
+	if err := meta.SetList(result, deleted); err != nil {
+		return err
+	}
+	h.s.writeObject(w, r, http.StatusOK, h.gv, result)
 	return nil
 }
