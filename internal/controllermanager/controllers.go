@@ -19,5 +19,6 @@ func All() []Controller {
 		{Name: "endpointslice-mirroring-controller", Aliases: []string{"endpointslicemirroring"}, Start: startEndpointSliceMirroring},
 		{Name: "statefulset-controller", Aliases: []string{"statefulset"}, Start: startStatefulSet},
 		{Name: "resourcequota-controller", Aliases: []string{"resourcequota"}, Start: startResourceQuota},
+		{Name: "disruption-controller", Aliases: []string{"disruption"}, Start: startDisruption},
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/restmapper"
 
+	"capstan/internal/controller/disruption"
 	"capstan/internal/controller/endpoints"
 	"capstan/internal/controller/endpointslice"
 	"capstan/internal/controller/nodeipam"
@@ -94,6 +95,17 @@ func startResourceQuota(_ context.Context, c *Context) (func(context.Context) er
 		Mapper:     restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(c.Client.Discovery())),
 		SyncPeriod: c.Settings.ResourceQuotaSyncPeriod, Workers: c.Settings.Workers("resourcequota"),
 		Metrics: c.Metrics, Logger: c.Logger, Clock: c.Clock,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ctrl.Run, nil
+}
+
+func startDisruption(_ context.Context, c *Context) (func(context.Context) error, error) {
+	ctrl, err := disruption.New(disruption.Options{
+		Client: c.Client, Informers: c.Informers, Recorder: c.Recorder("controllermanager"),
+		Workers: c.Settings.Workers("disruption"), Metrics: c.Metrics, Logger: c.Logger, Clock: c.Clock,
 	})
 	if err != nil {
 		return nil, err
