@@ -20,5 +20,6 @@ func All() []Controller {
 		{Name: "statefulset-controller", Aliases: []string{"statefulset"}, Start: startStatefulSet},
 		{Name: "resourcequota-controller", Aliases: []string{"resourcequota"}, Start: startResourceQuota},
 		{Name: "disruption-controller", Aliases: []string{"disruption"}, Start: startDisruption},
+		{Name: "garbage-collector-controller", Aliases: []string{"garbagecollector"}, Start: startGarbageCollector},
 	}
 }

@@ -3,6 +3,7 @@ package controllermanager
 import (
 	"context"
 
+	"capstan/internal/controller/garbagecollector"
 	"capstan/internal/controller/namespace"
 	"capstan/internal/controller/podgc"
 	"capstan/internal/controller/rootca"
@@ -69,4 +70,11 @@ func startNamespace(_ context.Context, c *Context) (runFunc, error) {
 		return nil, err
 	}
 	return ctrl.Run, nil
+}
+
+func startGarbageCollector(_ context.Context, c *Context) (runFunc, error) {
+	return garbagecollector.New(garbagecollector.Options{
+		Metadata: c.Metadata, Discovery: c.Client.Discovery(), Recorder: c.Recorder(garbagecollector.Name),
+		Workers: c.Settings.Workers("garbage-collector"), Metrics: c.Metrics, Logger: c.Logger,
+	}).Run, nil
 }
