@@ -45,7 +45,8 @@ func (h *resourceHandler) subresources() []subresource {
 	g, v, k := h.res.GVK.Group, h.res.GVK.Version, h.res.GVK.Kind
 	switch h.res.Plural {
 	case "pods":
-		out = append(out, subresource{"binding", "", "v1", "Binding", []string{"create"}})
+		out = append(out, subresource{"binding", "", "v1", "Binding", []string{"create"}},
+			subresource{"eviction", "policy", "v1", "Eviction", []string{"create"}})
 	case "namespaces":
 		out = append(out, subresource{"finalize", "", "v1", "Namespace", []string{"update"}})
 	case "certificatesigningrequests":

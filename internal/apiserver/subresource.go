@@ -18,7 +18,7 @@ import (
 
 var scaleGVK = autoscalingv1.SchemeGroupVersion.WithKind("Scale")
 
-// serveSubresource serves status, scale, binding, finalize and approval.
+// serveSubresource serves status, scale, binding, eviction, finalize and approval.
 func (h *resourceHandler) serveSubresource(ctx context.Context, w http.ResponseWriter, r *http.Request, info requestInfo) error {
 	switch info.Subresource {
 	case "scale":
@@ -28,6 +28,8 @@ func (h *resourceHandler) serveSubresource(ctx context.Context, w http.ResponseW
 			return apierrors.NewMethodNotSupported(h.gr(), info.Verb)
 		}
 		return h.serveBinding(ctx, w, r, info)
+	case "eviction":
+		return h.serveEviction(ctx, w, r, info)
 	}
 	mode := modeStatus
 	allowed := map[string]bool{"get": true, "update": true, "patch": true}
