@@ -115,4 +115,6 @@ func ownerChanges(old, now []metav1.OwnerReference) (added, removed, unblocked [
 	return added, removed, unblocked
 }
 
-func blocks(r metav1.OwnerReference) bool { return r.BlockOwnerDeletion != nil && *r.BlockOwnerDeletion }
+func blocks(r metav1.OwnerReference) bool {
+	return r.BlockOwnerDeletion != nil && *r.BlockOwnerDeletion
+}
