@@ -56,9 +56,16 @@ func (s *Scheduler) scheduleOne(ctx context.Context) {
 		return
 	}
 	s.queue.DeleteNominatedPod(pod)
+	select {
+	case s.bindSlots <- struct{}{}:
+	case <-ctx.Done():
+	}
 	s.bindings.Add(1)
 	go func() {
-		defer s.bindings.Done()
+		defer func() {
+			<-s.bindSlots
+			s.bindings.Done()
+		}()
 		s.bind(ctx, fw, qpi, &assumed, start)
 	}()
 }
@@ -183,8 +190,14 @@ func (s *Scheduler) filterNodes(ctx context.Context, fw *framework.Framework, st
 	if !fw.HasScorePlugins() {
 		want = min(want, 1)
 	}
-	feasible := make([]*framework.NodeInfo, want)
-	statuses := make([]*framework.Status, numAll)
+	if cap(s.feasibleBuf) < want {
+		s.feasibleBuf = make([]*framework.NodeInfo, want)
+	}
+	if cap(s.statusBuf) < numAll {
+		s.statusBuf = make([]*framework.Status, numAll)
+	}
+	feasible, statuses := s.feasibleBuf[:want], s.statusBuf[:numAll]
+	clear(statuses)
 	var found, processed atomic.Int32
 	var firstErr atomic.Pointer[framework.Status]
 	ctx, cancel := context.WithCancel(ctx)

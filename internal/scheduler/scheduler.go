@@ -47,6 +47,9 @@ type Options struct {
 	Registry prometheus.Registerer
 	// Registry of plugins. Default Registry().
 	Plugins framework.Registry
+	// MaxInFlightBindings bounds the binding calls under way; the scheduling loop waits for
+	// a slot, so it never runs far ahead of what the API server absorbs. Default 128.
+	MaxInFlightBindings int
 	// OnReady is called when the scheduler starts scheduling (it leads and caches synced).
 	OnReady func()
 	Logger  *slog.Logger
@@ -67,11 +70,16 @@ type Scheduler struct {
 
 	percentageOfNodesToScore int32
 	nextStartNodeIndex       int
+	// feasibleBuf and statusBuf are filtering's scratch space, reused every cycle.
+	feasibleBuf []*framework.NodeInfo
+	statusBuf   []*framework.Status
 
 	podLister corelisters.PodLister
 	services  *services
 
 	bindings sync.WaitGroup
+	// bindSlots has one token per binding call allowed in flight.
+	bindSlots chan struct{}
 }
 
 // Run runs the scheduler until ctx is done. With leader election it schedules only while
@@ -166,6 +174,9 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, b
 	if opts.Plugins == nil {
 		opts.Plugins = Registry()
 	}
+	if opts.MaxInFlightBindings <= 0 {
+		opts.MaxInFlightBindings = 128
+	}
 	s := &Scheduler{
 		client:                   client,
 		cache:                    cache.New(),
@@ -175,6 +186,7 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, b
 		log:                      log,
 		clock:                    opts.Clock,
 		percentageOfNodesToScore: *cfg.PercentageOfNodesToScore,
+		bindSlots:                make(chan struct{}, opts.MaxInFlightBindings),
 	}
 	core := factory.Core().V1()
 	s.services = &services{

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -29,6 +30,8 @@ type Framework struct {
 	score      []ScorePlugin
 	weights    []int64
 	events     map[string][]ClusterEventWithHint
+	// scratch holds the per-plugin and total score slices, reused across cycles.
+	scratch [][]NodeScore
 }
 
 var _ Handle = (*Framework)(nil)
@@ -236,6 +239,12 @@ func (f *Framework) RunPreFilterPlugins(ctx context.Context, state *CycleState, 
 		}
 	}
 	state.SkipFilter = skip
+	state.filters = state.filters[:0]
+	for _, pl := range f.filter {
+		if !skip[pl.Name()] {
+			state.filters = append(state.filters, pl)
+		}
+	}
 	return result, nil
 }
 
@@ -269,10 +278,11 @@ func (f *Framework) RunPreFilterExtensionRemovePod(ctx context.Context, state *C
 
 // RunFilterPlugins runs the filters on one node and stops at the first rejection.
 func (f *Framework) RunFilterPlugins(ctx context.Context, state *CycleState, pod *corev1.Pod, nodeInfo *NodeInfo) *Status {
-	for _, pl := range f.filter {
-		if state.SkipFilter != nil && state.SkipFilter[pl.Name()] {
-			continue
-		}
+	filters := state.filters
+	if filters == nil {
+		filters = f.filter // PreFilter did not run (tests, simulations)
+	}
+	for _, pl := range filters {
 		if s := pl.Filter(ctx, state, pod, nodeInfo); !s.IsSuccess() {
 			if !s.IsRejected() {
 				s = AsStatus(fmt.Errorf("running %q filter plugin: %w", pl.Name(), s.AsError()))
@@ -368,19 +378,27 @@ func (f *Framework) RunPreScorePlugins(ctx context.Context, state *CycleState, p
 }
 
 // RunScorePlugins scores each node with every score plugin (in parallel over nodes),
-// normalizes, weights and sums; the result is aligned with nodes.
+// normalizes, weights and sums; the result is aligned with nodes. The returned slice is
+// reused by the next call: RunScorePlugins is for the scheduling goroutine only.
 func (f *Framework) RunScorePlugins(ctx context.Context, state *CycleState, pod *corev1.Pod, nodes []*NodeInfo) ([]NodeScore, *Status) {
-	var active []int
+	active := state.scores[:0]
 	for i, pl := range f.score {
 		if state.SkipScore == nil || !state.SkipScore[pl.Name()] {
 			active = append(active, i)
 		}
 	}
-	perPlugin := make([][]NodeScore, len(active))
-	for k := range active {
-		perPlugin[k] = make([]NodeScore, len(nodes))
+	state.scores = active
+	for len(f.scratch) < len(active)+1 {
+		f.scratch = append(f.scratch, nil)
 	}
-	errs := make(chan *Status, 1)
+	for k := range len(active) + 1 {
+		if cap(f.scratch[k]) < len(nodes) {
+			f.scratch[k] = make([]NodeScore, len(nodes))
+		}
+		f.scratch[k] = f.scratch[k][:len(nodes)]
+	}
+	perPlugin, total := f.scratch[:len(active)], f.scratch[len(active)]
+	var failed atomic.Pointer[Status]
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ParallelizeUntil(ctx, f.parallelism, len(nodes), func(i int) {
@@ -389,24 +407,18 @@ func (f *Framework) RunScorePlugins(ctx context.Context, state *CycleState, pod 
 		for k, idx := range active {
 			s, st := f.score[idx].Score(ctx, state, pod, ni)
 			if !st.IsSuccess() {
-				select {
-				case errs <- AsStatus(fmt.Errorf("running Score plugin %q: %w", f.score[idx].Name(), st.AsError())):
-				default:
-				}
+				failed.CompareAndSwap(nil, AsStatus(fmt.Errorf("running Score plugin %q: %w", f.score[idx].Name(), st.AsError())))
 				cancel()
 				return
 			}
 			perPlugin[k][i] = NodeScore{Name: name, Score: s}
 		}
 	})
-	select {
-	case s := <-errs:
+	if s := failed.Load(); s != nil {
 		return nil, s
-	default:
 	}
-	total := make([]NodeScore, len(nodes))
 	for i, ni := range nodes {
-		total[i].Name = ni.Node().Name
+		total[i] = NodeScore{Name: ni.Node().Name}
 	}
 	for k, idx := range active {
 		pl := f.score[idx]
