@@ -426,4 +426,3 @@ func procRSSMiB(b *testing.B, pid int) (rss, hwm float64) {
 	}
 	return rss, hwm
 }
-
