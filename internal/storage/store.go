@@ -67,8 +67,9 @@ type Options struct {
 	// DefaultEventHistoryMaxAge (15m); negative keeps events until EventHistoryLength evicts
 	// them.
 	EventHistoryMaxAge time.Duration
-	// BookmarkInterval is how often watchers that allow bookmarks get one. Default
-	// DefaultBookmarkInterval (1m, as upstream).
+	// BookmarkInterval is how often watchers that allow bookmarks get one (they also get one
+	// two seconds before their context's deadline). Default DefaultBookmarkInterval (1m, as
+	// upstream).
 	BookmarkInterval time.Duration
 	// WatcherBuffer is the most events a watcher may have queued behind the batch it is
 	// delivering; a watcher that falls further behind is terminated (its result channel

@@ -29,8 +29,9 @@ type WatchOptions struct {
 	// arrives as ADDED, one that stops matching as DELETED (with its previous state).
 	Label labels.Selector
 	Field fields.Selector
-	// AllowBookmarks asks for periodic BOOKMARK events (an empty object of the kind carrying
-	// only metadata.resourceVersion).
+	// AllowBookmarks asks for BOOKMARK events (an empty object of the kind carrying only
+	// metadata.resourceVersion): every BookmarkInterval, and two seconds before the
+	// deadline of the watch's context, as upstream.
 	AllowBookmarks bool
 	// SendInitialEvents true sends the state as ADDED events (consistent when
 	// ResourceVersion is "", any state when "0", at least N otherwise), then a BOOKMARK
