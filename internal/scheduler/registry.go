@@ -6,11 +6,13 @@ import (
 	"capstan/internal/scheduler/plugins/balancedallocation"
 	"capstan/internal/scheduler/plugins/defaultbinder"
 	"capstan/internal/scheduler/plugins/imagelocality"
+	"capstan/internal/scheduler/plugins/interpodaffinity"
 	"capstan/internal/scheduler/plugins/nodeaffinity"
 	"capstan/internal/scheduler/plugins/nodename"
 	"capstan/internal/scheduler/plugins/nodeports"
 	"capstan/internal/scheduler/plugins/noderesources"
 	"capstan/internal/scheduler/plugins/nodeunschedulable"
+	"capstan/internal/scheduler/plugins/podtopologyspread"
 	"capstan/internal/scheduler/plugins/queuesort"
 	"capstan/internal/scheduler/plugins/schedulinggates"
 	"capstan/internal/scheduler/plugins/tainttoleration"
@@ -30,5 +32,7 @@ func Registry() framework.Registry {
 		config.NodeResourcesBalancedAllocation: balancedallocation.New,
 		config.ImageLocality:                   imagelocality.New,
 		config.DefaultBinder:                   defaultbinder.New,
+		config.InterPodAffinity:                interpodaffinity.New,
+		config.PodTopologySpread:               podtopologyspread.New,
 	}
 }

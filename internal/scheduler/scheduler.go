@@ -9,14 +9,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
-	policylisters "k8s.io/client-go/listers/policy/v1"
-	storagelisters "k8s.io/client-go/listers/storage/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
@@ -195,6 +192,10 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, b
 		pvLister:  core.PersistentVolumes().Lister(),
 		scLister:  factory.Storage().V1().StorageClasses().Lister(),
 		pdbLister: factory.Policy().V1().PodDisruptionBudgets().Lister(),
+		svcLister: core.Services().Lister(),
+		rcLister:  core.ReplicationControllers().Lister(),
+		rsLister:  factory.Apps().V1().ReplicaSets().Lister(),
+		ssLister:  factory.Apps().V1().StatefulSets().Lister(),
 	}
 	preEnqueue := map[string]func(context.Context, *corev1.Pod) *framework.Status{}
 	events := map[string]map[string][]framework.ClusterEventWithHint{}
@@ -243,33 +244,6 @@ func (s *Scheduler) Run(ctx context.Context) {
 	s.queue.Close()
 	s.bindings.Wait()
 }
-
-// services backs framework.Services with the informer caches and the queue's nominator.
-type services struct {
-	queue     *queue.Queue
-	nsLister  corelisters.NamespaceLister
-	pvcLister corelisters.PersistentVolumeClaimLister
-	pvLister  corelisters.PersistentVolumeLister
-	scLister  storagelisters.StorageClassLister
-	pdbLister policylisters.PodDisruptionBudgetLister
-}
-
-func (s *services) NominatedPodsForNode(node string) []*framework.PodInfo {
-	return s.queue.NominatedPodsForNode(node)
-}
-
-func (s *services) NamespaceLabels(ns string) labels.Set {
-	n, err := s.nsLister.Get(ns)
-	if err != nil {
-		return nil
-	}
-	return n.Labels
-}
-
-func (s *services) PVCs() corelisters.PersistentVolumeClaimLister     { return s.pvcLister }
-func (s *services) PVs() corelisters.PersistentVolumeLister           { return s.pvLister }
-func (s *services) StorageClasses() storagelisters.StorageClassLister { return s.scLister }
-func (s *services) PDBs() policylisters.PodDisruptionBudgetLister     { return s.pdbLister }
 
 // RunWithConfigFile runs the scheduler inside `capstan server`: the configuration file
 // (empty: defaults) and leader election on, metrics not served.

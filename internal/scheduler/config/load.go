@@ -46,6 +46,8 @@ func DefaultPlugins() *Plugins {
 		{Name: NodeAffinity, Weight: weight(2)},
 		{Name: NodePorts},
 		{Name: NodeResourcesFit, Weight: weight(1)},
+		{Name: PodTopologySpread, Weight: weight(2)},
+		{Name: InterPodAffinity, Weight: weight(2)},
 		{Name: NodeResourcesBalancedAllocation, Weight: weight(1)},
 		{Name: ImageLocality, Weight: weight(1)},
 		{Name: DefaultBinder},

@@ -140,6 +140,10 @@ type Services interface {
 	NominatedPodsForNode(nodeName string) []*PodInfo
 	// NamespaceLabels returns the labels of a namespace (nil when unknown).
 	NamespaceLabels(namespace string) labels.Set
+	Namespaces() corelisters.NamespaceLister
+	// DefaultSpreadSelector selects the pods of the Services, ReplicationController,
+	// ReplicaSet or StatefulSet the pod belongs to (empty when none), for default spreading.
+	DefaultSpreadSelector(pod *corev1.Pod) labels.Selector
 	PVCs() corelisters.PersistentVolumeClaimLister
 	PVs() corelisters.PersistentVolumeLister
 	StorageClasses() storagelisters.StorageClassLister

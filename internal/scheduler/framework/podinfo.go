@@ -35,6 +35,9 @@ type AffinityTerm struct {
 	Selector          labels.Selector
 	TopologyKey       string
 	NamespaceSelector labels.Selector
+	// HasNamespaceSelector says the term set a namespace selector (NamespaceSelector is
+	// labels.Nothing() otherwise).
+	HasNamespaceSelector bool
 }
 
 // WeightedAffinityTerm is a preferred term with its weight.
@@ -142,5 +145,6 @@ func NewAffinityTerm(pod *corev1.Pod, term *corev1.PodAffinityTerm) (AffinityTer
 	if len(term.Namespaces) == 0 && term.NamespaceSelector == nil {
 		ns.Insert(pod.Namespace)
 	}
-	return AffinityTerm{Namespaces: ns, Selector: sel, TopologyKey: term.TopologyKey, NamespaceSelector: nsSel}, nil
+	return AffinityTerm{Namespaces: ns, Selector: sel, TopologyKey: term.TopologyKey, NamespaceSelector: nsSel,
+		HasNamespaceSelector: term.NamespaceSelector != nil}, nil
 }
