@@ -40,7 +40,7 @@ func (s *services) NamespaceLabels(ns string) labels.Set {
 	return n.Labels
 }
 
-func (s *services) Namespaces() corelisters.NamespaceLister          { return s.nsLister }
+func (s *services) Namespaces() corelisters.NamespaceLister           { return s.nsLister }
 func (s *services) PVCs() corelisters.PersistentVolumeClaimLister     { return s.pvcLister }
 func (s *services) PVs() corelisters.PersistentVolumeLister           { return s.pvLister }
 func (s *services) StorageClasses() storagelisters.StorageClassLister { return s.scLister }

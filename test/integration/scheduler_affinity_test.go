@@ -8,14 +8,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-
 func TestIntegrationSchedulerPodAffinityAndAntiAffinity(t *testing.T) {
 	s := start(t)
 	c := s.Client
 	for i, zone := range []string{"a", "a", "b", "b"} {
 		schNode(t, c, schNodeSpec{name: fmt.Sprintf("n%d", i), labels: map[string]string{corev1.LabelTopologyZone: zone}})
 	}
-	sel := func(app string) *metav1.LabelSelector { return &metav1.LabelSelector{MatchLabels: map[string]string{"app": app}} }
+	sel := func(app string) *metav1.LabelSelector {
+		return &metav1.LabelSelector{MatchLabels: map[string]string{"app": app}}
+	}
 
 	// db is pinned to n2 (zone b); web must share db's zone; cache must avoid web's zone.
 	db := schPod("db", "", "")
