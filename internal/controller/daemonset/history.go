@@ -3,6 +3,7 @@ package daemonset
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -55,6 +56,7 @@ func (c *Controller) syncHistory(ctx context.Context, ds *appsv1.DaemonSet, sel 
 	next := pods.NextRevision(h.old)
 	if len(same) == 0 {
 		rev := pods.NewRevision(ds, kind, ds.Spec.Template.Labels, data, next, &h.collisionCount)
+		rev.Annotations = maps.Clone(ds.Annotations) // kubectl shows their change-cause in the history
 		if h.cur, err = pods.CreateRevision(ctx, c.opts.Client, ds, kind, rev, &h.collisionCount); err != nil {
 			return h, err
 		}
