@@ -563,19 +563,27 @@ func TestIntegrationSelectors(t *testing.T) {
 	resources := map[string][2]lister{
 		"configmaps": {
 			func(o metav1.ListOptions) ([]string, error) { return names(c.CoreV1().ConfigMaps("").List(ctx, o)) },
-			func(o metav1.ListOptions) ([]string, error) { return watchNames(c.CoreV1().ConfigMaps("").Watch(ctx, wl(o))) },
+			func(o metav1.ListOptions) ([]string, error) {
+				return watchNames(c.CoreV1().ConfigMaps("").Watch(ctx, wl(o)))
+			},
 		},
 		"pods": {
 			func(o metav1.ListOptions) ([]string, error) { return names(c.CoreV1().Pods("sel").List(ctx, o)) },
-			func(o metav1.ListOptions) ([]string, error) { return watchNames(c.CoreV1().Pods("sel").Watch(ctx, wl(o))) },
+			func(o metav1.ListOptions) ([]string, error) {
+				return watchNames(c.CoreV1().Pods("sel").Watch(ctx, wl(o)))
+			},
 		},
 		"events": {
 			func(o metav1.ListOptions) ([]string, error) { return names(c.CoreV1().Events("sel").List(ctx, o)) },
-			func(o metav1.ListOptions) ([]string, error) { return watchNames(c.CoreV1().Events("sel").Watch(ctx, wl(o))) },
+			func(o metav1.ListOptions) ([]string, error) {
+				return watchNames(c.CoreV1().Events("sel").Watch(ctx, wl(o)))
+			},
 		},
 		"secrets": {
 			func(o metav1.ListOptions) ([]string, error) { return names(c.CoreV1().Secrets("sel").List(ctx, o)) },
-			func(o metav1.ListOptions) ([]string, error) { return watchNames(c.CoreV1().Secrets("sel").Watch(ctx, wl(o))) },
+			func(o metav1.ListOptions) ([]string, error) {
+				return watchNames(c.CoreV1().Secrets("sel").Watch(ctx, wl(o)))
+			},
 		},
 	}
 	for _, tc := range []struct{ resource, selector, want string }{

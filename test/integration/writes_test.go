@@ -216,7 +216,10 @@ func TestIntegrationWriteSemantics(t *testing.T) {
 					return deployments.UpdateScale(ctx, "scaled", s, metav1.UpdateOptions{})
 				},
 				scalePatch("deployments"),
-				func() (int32, error) { d, err := deployments.Get(ctx, "scaled", metav1.GetOptions{}); return ptr.Deref(d.Spec.Replicas, -1), err },
+				func() (int32, error) {
+					d, err := deployments.Get(ctx, "scaled", metav1.GetOptions{})
+					return ptr.Deref(d.Spec.Replicas, -1), err
+				},
 			},
 			"replicasets": {
 				func() (*autoscalingv1.Scale, error) { return rsc.GetScale(ctx, "scaled", metav1.GetOptions{}) },
@@ -224,7 +227,10 @@ func TestIntegrationWriteSemantics(t *testing.T) {
 					return rsc.UpdateScale(ctx, "scaled", s, metav1.UpdateOptions{})
 				},
 				scalePatch("replicasets"),
-				func() (int32, error) { d, err := rsc.Get(ctx, "scaled", metav1.GetOptions{}); return ptr.Deref(d.Spec.Replicas, -1), err },
+				func() (int32, error) {
+					d, err := rsc.Get(ctx, "scaled", metav1.GetOptions{})
+					return ptr.Deref(d.Spec.Replicas, -1), err
+				},
 			},
 			"statefulsets": {
 				func() (*autoscalingv1.Scale, error) { return ssc.GetScale(ctx, "scaled", metav1.GetOptions{}) },
@@ -232,7 +238,10 @@ func TestIntegrationWriteSemantics(t *testing.T) {
 					return ssc.UpdateScale(ctx, "scaled", s, metav1.UpdateOptions{})
 				},
 				scalePatch("statefulsets"),
-				func() (int32, error) { d, err := ssc.Get(ctx, "scaled", metav1.GetOptions{}); return ptr.Deref(d.Spec.Replicas, -1), err },
+				func() (int32, error) {
+					d, err := ssc.Get(ctx, "scaled", metav1.GetOptions{})
+					return ptr.Deref(d.Spec.Replicas, -1), err
+				},
 			},
 			"replicationcontrollers": {
 				func() (*autoscalingv1.Scale, error) { return rcc.GetScale(ctx, "scaled", metav1.GetOptions{}) },
@@ -240,7 +249,10 @@ func TestIntegrationWriteSemantics(t *testing.T) {
 					return rcc.UpdateScale(ctx, "scaled", s, metav1.UpdateOptions{})
 				},
 				scalePatch("replicationcontrollers"),
-				func() (int32, error) { d, err := rcc.Get(ctx, "scaled", metav1.GetOptions{}); return ptr.Deref(d.Spec.Replicas, -1), err },
+				func() (int32, error) {
+					d, err := rcc.Get(ctx, "scaled", metav1.GetOptions{})
+					return ptr.Deref(d.Spec.Replicas, -1), err
+				},
 			},
 		} {
 			t.Run(name, func(t *testing.T) {
