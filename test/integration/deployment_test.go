@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -408,6 +409,48 @@ func TestIntegrationDeploymentStrategiesAndConditions(t *testing.T) {
 				if rev := rs.Annotations["deployment.kubernetes.io/revision"]; rev != "3" && rev != "4" {
 					return fmt.Errorf("kept revision %s", rev)
 				}
+			}
+			return nil
+		})
+	})
+
+	t.Run("refused pod creations surface as ReplicaFailure until they succeed", func(t *testing.T) {
+		d := wlDeployment("refused", 2)
+		d.Spec.Template.Spec.PriorityClassName = "not-yet"
+		d, err := c.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wlEventually(t, "ReplicaFailure on the deployment", func() error {
+			cur, err := c.AppsV1().Deployments("default").Get(ctx, d.Name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			cond := wlCondition(cur, appsv1.DeploymentReplicaFailure)
+			if cond == nil || cond.Status != corev1.ConditionTrue || cond.Reason != "FailedCreate" || !strings.Contains(cond.Message, "no PriorityClass with name not-yet was found") {
+				return fmt.Errorf("ReplicaFailure %+v", cond)
+			}
+			return nil
+		})
+		rss, err := wlReplicaSets(ctx, c, d)
+		if err != nil || len(rss) != 1 {
+			t.Fatalf("replica sets %d, err %v", len(rss), err)
+		}
+		evs, err := c.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + rss[0].Name + ",reason=FailedCreate"})
+		if err != nil || len(evs.Items) == 0 || !strings.HasPrefix(evs.Items[0].Message, "Error creating: ") {
+			t.Errorf("FailedCreate events %v, err %v", evs, err)
+		}
+		if _, err := c.SchedulingV1().PriorityClasses().Create(ctx, &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "not-yet"}, Value: 10}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		cur := wlDriveRollout(t, c, d, nil)
+		wlEventually(t, "ReplicaFailure cleared", func() error {
+			cur, err = c.AppsV1().Deployments("default").Get(ctx, d.Name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if cond := wlCondition(cur, appsv1.DeploymentReplicaFailure); cond != nil {
+				return fmt.Errorf("ReplicaFailure %+v", cond)
 			}
 			return nil
 		})
