@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 )
@@ -308,4 +309,101 @@ func TestIntegrationDaemonSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	dssSettle(t, c, "default", "agent", []string{"cordoned", "n3"}, "agent:v1", nil)
+}
+
+func TestIntegrationDaemonSetSurgeAndOnDelete(t *testing.T) {
+	s := start(t)
+	ctx := t.Context()
+	c := s.Client
+	worker := map[string]string{"role": "worker"}
+	nodes := []string{"n1", "n2", "n3"}
+	for _, n := range nodes {
+		dssNode(t, c, n, worker)
+	}
+	surge := dssDaemonSet("surge")
+	surge.Spec.UpdateStrategy = appsv1.DaemonSetUpdateStrategy{
+		Type:          appsv1.RollingUpdateDaemonSetStrategyType,
+		RollingUpdate: &appsv1.RollingUpdateDaemonSet{MaxSurge: ptr.To(intstr.FromInt32(1)), MaxUnavailable: ptr.To(intstr.FromInt32(0))},
+	}
+	manual := dssDaemonSet("manual")
+	manual.Spec.UpdateStrategy = appsv1.DaemonSetUpdateStrategy{Type: appsv1.OnDeleteDaemonSetStrategyType}
+	for _, ds := range []*appsv1.DaemonSet{surge, manual} {
+		if _, err := c.AppsV1().DaemonSets("default").Create(ctx, ds, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dssSettle(t, c, "default", "surge", nodes, "agent:v1", nil)
+	dssSettle(t, c, "default", "manual", nodes, "agent:v1", nil)
+	for _, name := range []string{"surge", "manual"} {
+		ds, err := c.AppsV1().DaemonSets("default").Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds.Spec.Template.Spec.Containers[0].Image = "agent:v2"
+		if _, err := c.AppsV1().DaemonSets("default").Update(ctx, ds, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// maxSurge 1, maxUnavailable 0: every node keeps an available pod, one node at a time
+	// runs two.
+	neverDown := func(ps []corev1.Pod) error {
+		live := 0
+		for node, onNode := range dssNodesOf(ps) {
+			up := false
+			for _, p := range onNode {
+				if p.DeletionTimestamp == nil {
+					live++
+					up = up || dssReady(&p)
+				}
+			}
+			if !up {
+				return fmt.Errorf("node %s has no available pod during a surge rollout", node)
+			}
+		}
+		if live > len(nodes)+1 {
+			return fmt.Errorf("%d live pods on %d nodes with maxSurge 1", live, len(nodes))
+		}
+		return nil
+	}
+	dssSettle(t, c, "default", "surge", nodes, "agent:v2", neverDown)
+
+	// OnDelete: nothing changes until a pod is deleted; its replacement runs the new template.
+	dssPoll(t, "the OnDelete DaemonSet to observe its new template", func() error {
+		ds, err := c.AppsV1().DaemonSets("default").Get(ctx, "manual", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if ds.Status.ObservedGeneration != ds.Generation || ds.Status.UpdatedNumberScheduled != 0 {
+			return fmt.Errorf("status %+v", ds.Status)
+		}
+		return nil
+	})
+	ps, err := dssListPods(ctx, c, "default", map[string]string{"app": "manual"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if dssImage(p) != "agent:v1" {
+			t.Errorf("OnDelete replaced %s on its own", p.Name)
+		}
+	}
+	victim := dssNodesOf(ps)["n2"][0]
+	if err := c.CoreV1().Pods("default").Delete(ctx, victim.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dssPoll(t, "n2's pod replaced at the new template", func() error {
+		ps, err := dssListPods(ctx, c, "default", map[string]string{"app": "manual"})
+		if err != nil {
+			return err
+		}
+		if err := dssKubelet(ctx, c, ps); err != nil {
+			return err
+		}
+		byNode := dssNodesOf(ps)
+		if len(byNode["n2"]) != 1 || dssImage(byNode["n2"][0]) != "agent:v2" || dssImage(byNode["n1"][0]) != "agent:v1" {
+			return fmt.Errorf("pods %v", byNode)
+		}
+		return nil
+	})
 }
