@@ -5,9 +5,10 @@ import (
 	"errors"
 	"log/slog"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -98,11 +99,7 @@ func newController(name string, opts Options, mk func() kind) (*Controller, erro
 	}); err != nil {
 		return nil, err
 	}
-	if _, err := podInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    c.podAdded,
-		UpdateFunc: c.podUpdated,
-		DeleteFunc: c.podDeleted,
-	}); err != nil {
+	if _, err := podInf.Informer().AddEventHandler(c.podEvents().Handler()); err != nil {
 		return nil, err
 	}
 	c.loop.WaitFor(c.kind.informer().HasSynced, podInf.Informer().HasSynced)
@@ -119,108 +116,26 @@ func (c *Controller) ownerDeleted(obj any) {
 	c.loop.Enqueue(obj)
 }
 
-// ownerKey resolves a pod's controllerRef to the key of one of our objects, or "".
-func (c *Controller) ownerKey(p *corev1.Pod, ref *metav1.OwnerReference) string {
-	gvk := c.kind.gvk()
-	if ref.Kind != gvk.Kind || ref.APIVersion != gvk.GroupVersion().String() {
-		return ""
-	}
-	rs, _, err := c.kind.get(p.Namespace, ref.Name)
-	if err != nil || rs.UID != ref.UID {
-		return ""
-	}
-	return p.Namespace + "/" + ref.Name
-}
-
-// enqueueMatching enqueues every object whose selector matches an orphan pod, so one of
-// them adopts it.
-func (c *Controller) enqueueMatching(p *corev1.Pod) {
-	sets, err := c.kind.list(p.Namespace)
-	if err != nil {
-		return
-	}
-	for _, rs := range sets {
-		sel, err := metav1.LabelSelectorAsSelector(rs.Spec.Selector)
-		if err != nil || sel.Empty() || !sel.Matches(labels.Set(p.Labels)) {
-			continue
-		}
-		c.loop.EnqueueKey(rs.Namespace + "/" + rs.Name)
-	}
-}
-
-func (c *Controller) podAdded(obj any) {
-	p := obj.(*corev1.Pod)
-	if p.DeletionTimestamp != nil {
-		// Seen for the first time already terminating (e.g. after a restart): a deletion,
-		// not a creation, for the expectations.
-		c.podDeleted(p)
-		return
-	}
-	if ref := metav1.GetControllerOfNoCopy(p); ref != nil {
-		if key := c.ownerKey(p, ref); key != "" {
-			c.exp.CreationObserved(key)
-			c.loop.EnqueueKey(key)
-		}
-		return
-	}
-	c.enqueueMatching(p)
-}
-
-func (c *Controller) podUpdated(oldObj, newObj any) {
-	old, cur := oldObj.(*corev1.Pod), newObj.(*corev1.Pod)
-	if old.ResourceVersion == cur.ResourceVersion {
-		return // a resync
-	}
-	labelsChanged := !labels.Equals(old.Labels, cur.Labels)
-	if cur.DeletionTimestamp != nil {
-		c.podDeleted(cur)
-		if labelsChanged {
-			c.podDeleted(old)
-		}
-		return
-	}
-	curRef, oldRef := metav1.GetControllerOfNoCopy(cur), metav1.GetControllerOfNoCopy(old)
-	refChanged := !refEqual(curRef, oldRef)
-	if refChanged && oldRef != nil {
-		if key := c.ownerKey(old, oldRef); key != "" {
-			c.loop.EnqueueKey(key)
-		}
-	}
-	if curRef != nil {
-		if key := c.ownerKey(cur, curRef); key != "" {
-			c.loop.EnqueueKey(key)
-		}
-		return
-	}
-	if labelsChanged || refChanged {
-		c.enqueueMatching(cur)
-	}
-}
-
-func refEqual(a, b *metav1.OwnerReference) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return a.UID == b.UID
-}
-
-func (c *Controller) podDeleted(obj any) {
-	p, ok := obj.(*corev1.Pod)
-	if !ok {
-		tomb, ok := obj.(cache.DeletedFinalStateUnknown)
-		if !ok {
-			return
-		}
-		if p, ok = tomb.Obj.(*corev1.Pod); !ok {
-			return
-		}
-	}
-	ref := metav1.GetControllerOfNoCopy(p)
-	if ref == nil {
-		return
-	}
-	if key := c.ownerKey(p, ref); key != "" {
-		c.exp.DeletionObserved(key, pods.Key(p))
-		c.loop.EnqueueKey(key)
+// podEvents maps pod events to the keys of our objects, feeding the expectations.
+func (c *Controller) podEvents() pods.PodEvents {
+	return pods.PodEvents{
+		Kind: c.kind.gvk(),
+		OwnerUID: func(ns, name string) (types.UID, bool) {
+			rs, _, err := c.kind.get(ns, name)
+			if err != nil {
+				return "", false
+			}
+			return rs.UID, true
+		},
+		Matching: func(p *corev1.Pod) []string {
+			sets, err := c.kind.list(p.Namespace)
+			if err != nil {
+				return nil
+			}
+			return pods.SelectorMatches(sets, func(rs *appsv1.ReplicaSet) *metav1.LabelSelector { return rs.Spec.Selector }, p.Labels)
+		},
+		Enqueue: c.loop.EnqueueKey,
+		Created: func(key string, _ *corev1.Pod) { c.exp.CreationObserved(key) },
+		Deleted: func(key string, p *corev1.Pod) { c.exp.DeletionObserved(key, pods.Key(p)) },
 	}
 }

@@ -104,7 +104,7 @@ func TestSyncCreatesOnceUntilTheCacheCatchesUp(t *testing.T) {
 	// Once observed, the cache is trusted again.
 	for _, p := range created {
 		_ = f.factory.Core().V1().Pods().Informer().GetIndexer().Add(p)
-		f.ctrl.podAdded(p)
+		f.ctrl.podEvents().Handler().OnAdd(p, false)
 	}
 	if !f.ctrl.exp.Satisfied("ns/web") {
 		t.Fatal("expectations not satisfied after observing every creation")

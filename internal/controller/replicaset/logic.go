@@ -1,7 +1,6 @@
 package replicaset
 
 import (
-	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -85,36 +84,6 @@ func availableWait(active []*corev1.Pod, minReadySeconds int32, now time.Time) t
 		}
 	}
 	return soonest
-}
-
-// slowStartBatch calls fn count times in batches of 1, 2, 4, ... (starting at initial),
-// the calls of a batch in parallel, and stops after the first batch with a failure so a
-// failing creation (quota, admission) costs one call, not count. It returns how many calls
-// succeeded and the first error.
-func slowStartBatch(count, initial int, fn func() error) (int, error) {
-	remaining, successes := count, 0
-	for batch := min(remaining, initial); batch > 0; batch = min(2*batch, remaining) {
-		errs := make(chan error, batch)
-		var wg sync.WaitGroup
-		for range batch {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := fn(); err != nil {
-					errs <- err
-				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		failed := len(errs)
-		successes += batch - failed
-		if failed > 0 {
-			return successes, <-errs
-		}
-		remaining -= batch
-	}
-	return successes, nil
 }
 
 // podsToDelete picks the diff pods of active to delete first. related are the active pods

@@ -3,7 +3,6 @@ package replicaset
 import (
 	"errors"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -95,39 +94,6 @@ func TestAvailableWait(t *testing.T) {
 	}
 	if got := availableWait(ps, 0, now); got != 0 {
 		t.Errorf("wait %v without minReadySeconds, want 0", got)
-	}
-}
-
-func TestSlowStartBatch(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name          string
-		count, failAt int // failAt: the call number that fails (1-based), 0 none
-		wantCalls     int
-		wantOK        int
-	}{
-		{name: "all succeed in batches of 1, 2, 4, 3", count: 10, wantCalls: 10, wantOK: 10},
-		{name: "the first call fails and stops everything", count: 10, failAt: 1, wantCalls: 1, wantOK: 0},
-		{name: "a failure in the batch of 2 stops before the batch of 4", count: 10, failAt: 2, wantCalls: 3, wantOK: 2},
-		{name: "nothing to do", count: 0, wantCalls: 0, wantOK: 0},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			var mu sync.Mutex
-			calls := 0
-			ok, err := slowStartBatch(tc.count, 1, func() error {
-				mu.Lock()
-				defer mu.Unlock()
-				calls++
-				if calls == tc.failAt {
-					return errors.New("refused")
-				}
-				return nil
-			})
-			if calls != tc.wantCalls || ok != tc.wantOK || (err != nil) != (tc.failAt != 0) {
-				t.Errorf("calls %d ok %d err %v; want calls %d ok %d", calls, ok, err, tc.wantCalls, tc.wantOK)
-			}
-		})
 	}
 }
 

@@ -102,7 +102,7 @@ func (c *Controller) manageReplicas(ctx context.Context, key string, rs *appsv1.
 		n := min(-diff, c.opts.BurstReplicas)
 		c.exp.ExpectCreations(key, n)
 		ref := pods.NewControllerRef(rs, c.kind.gvk())
-		created, err := slowStartBatch(n, 1, func() error {
+		created, err := pods.SlowStartBatch(n, 1, func(int) error {
 			_, err := c.control.CreateFromTemplate(ctx, rs.Namespace, &rs.Spec.Template, owner, ref)
 			if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
 				return nil // every creation fails until the namespace is gone
