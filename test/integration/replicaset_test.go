@@ -3,6 +3,7 @@ package integration
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -151,6 +152,52 @@ func TestIntegrationReplicaSet(t *testing.T) {
 			t.Errorf("kept %s, which is not ready", left[0].Name)
 		}
 		wlEventually(t, "status of one replica", rsStatus(appsv1.ReplicaSetStatus{Replicas: 1, FullyLabeledReplicas: 1, ReadyReplicas: 1, AvailableReplicas: 1}))
+	})
+}
+
+// TestIntegrationReplicaSetMinReadySeconds: ready pods count as available only after
+// minReadySeconds, with no further event to wake the controller.
+func TestIntegrationReplicaSetMinReadySeconds(t *testing.T) {
+	s := start(t)
+	ctx := t.Context()
+	c := s.Client
+	sel := map[string]string{"app": "rs-slow"}
+	_, err := c.AppsV1().ReplicaSets("default").Create(ctx, &appsv1.ReplicaSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "rs-slow"},
+		Spec: appsv1.ReplicaSetSpec{
+			Replicas: ptr.To[int32](2), MinReadySeconds: 2,
+			Selector: &metav1.LabelSelector{MatchLabels: sel},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: sel}, Spec: wlSpec("img:1")},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wlMarkAllReady(t, c, wlWaitPods(t, c, "default", sel, 2))
+	readyAt := time.Now()
+	var st appsv1.ReplicaSetStatus
+	wlEventually(t, "2 ready replicas", func() error {
+		cur, err := c.AppsV1().ReplicaSets("default").Get(ctx, "rs-slow", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if st = cur.Status; st.ReadyReplicas != 2 {
+			return fmt.Errorf("status %+v", st)
+		}
+		return nil
+	})
+	if st.AvailableReplicas != 0 && time.Since(readyAt) < 2*time.Second {
+		t.Errorf("%d available within minReadySeconds", st.AvailableReplicas)
+	}
+	wlEventually(t, "2 available replicas after minReadySeconds", func() error {
+		cur, err := c.AppsV1().ReplicaSets("default").Get(ctx, "rs-slow", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if cur.Status.AvailableReplicas != 2 {
+			return fmt.Errorf("status %+v", cur.Status)
+		}
+		return nil
 	})
 }
 
