@@ -156,7 +156,9 @@ func (s *Scheduler) findNodesThatFit(ctx context.Context, fw *framework.Framewor
 				nodes = append(nodes, ni)
 			}
 		}
-		diag.NodeToStatus.AbsentStatus = framework.NewStatus(framework.UnschedulableAndUnresolvable, "node(s) didn't satisfy plugin(s) at PreFilter")
+		diag.NodeToStatus.AbsentStatus = framework.NewStatus(framework.UnschedulableAndUnresolvable,
+			fmt.Sprintf("node(s) didn't satisfy plugin(s) %v", pre.Plugins))
+		diag.UnschedulablePlugins.Insert(pre.Plugins...)
 	}
 	feasible, err := s.filterNodes(ctx, fw, state, pod, &diag, nodes)
 	return feasible, diag, err

@@ -48,6 +48,7 @@ func DefaultPlugins() *Plugins {
 		{Name: NodeResourcesFit, Weight: weight(1)},
 		{Name: PodTopologySpread, Weight: weight(2)},
 		{Name: InterPodAffinity, Weight: weight(2)},
+		{Name: DefaultPreemption},
 		{Name: NodeResourcesBalancedAllocation, Weight: weight(1)},
 		{Name: ImageLocality, Weight: weight(1)},
 		{Name: DefaultBinder},
