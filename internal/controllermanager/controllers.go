@@ -21,6 +21,5 @@ func All() []Controller {
 		{Name: "resourcequota-controller", Aliases: []string{"resourcequota"}, Start: startResourceQuota},
 		{Name: "disruption-controller", Aliases: []string{"disruption"}, Start: startDisruption},
 		{Name: "garbage-collector-controller", Aliases: []string{"garbagecollector"}, Start: startGarbageCollector},
-		{Name: "cronjob-controller", Aliases: []string{"cronjob"}, Start: startCronJob},
 	}
 }

@@ -3,7 +3,6 @@ package controllermanager
 import (
 	"context"
 
-	"capstan/internal/controller/cronjob"
 	"capstan/internal/controller/garbagecollector"
 	"capstan/internal/controller/namespace"
 	"capstan/internal/controller/podgc"
@@ -78,15 +77,4 @@ func startGarbageCollector(_ context.Context, c *Context) (runFunc, error) {
 		Metadata: c.Metadata, Discovery: c.Client.Discovery(), Recorder: c.Recorder(garbagecollector.Name),
 		Workers: c.Settings.Workers("garbage-collector"), Metrics: c.Metrics, Logger: c.Logger,
 	}).Run, nil
-}
-
-func startCronJob(_ context.Context, c *Context) (runFunc, error) {
-	ctrl, err := cronjob.New(cronjob.Options{
-		Client: c.Client, Informers: c.Informers, Recorder: c.Recorder(cronjob.Name),
-		Workers: c.Settings.Workers("cronjob"), Metrics: c.Metrics, Logger: c.Logger, Clock: c.Clock,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return ctrl.Run, nil
 }

@@ -5,7 +5,6 @@ import (
 	"capstan/internal/scheduler/framework"
 	"capstan/internal/scheduler/plugins/balancedallocation"
 	"capstan/internal/scheduler/plugins/defaultbinder"
-	"capstan/internal/scheduler/plugins/defaultpreemption"
 	"capstan/internal/scheduler/plugins/imagelocality"
 	"capstan/internal/scheduler/plugins/interpodaffinity"
 	"capstan/internal/scheduler/plugins/nodeaffinity"
@@ -35,6 +34,5 @@ func Registry() framework.Registry {
 		config.DefaultBinder:                   defaultbinder.New,
 		config.InterPodAffinity:                interpodaffinity.New,
 		config.PodTopologySpread:               podtopologyspread.New,
-		config.DefaultPreemption:               defaultpreemption.New,
 	}
 }

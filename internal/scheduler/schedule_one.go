@@ -156,9 +156,7 @@ func (s *Scheduler) findNodesThatFit(ctx context.Context, fw *framework.Framewor
 				nodes = append(nodes, ni)
 			}
 		}
-		diag.NodeToStatus.AbsentStatus = framework.NewStatus(framework.UnschedulableAndUnresolvable,
-			fmt.Sprintf("node(s) didn't satisfy plugin(s) %v", pre.Plugins))
-		diag.UnschedulablePlugins.Insert(pre.Plugins...)
+		diag.NodeToStatus.AbsentStatus = framework.NewStatus(framework.UnschedulableAndUnresolvable, "node(s) didn't satisfy plugin(s) at PreFilter")
 	}
 	feasible, err := s.filterNodes(ctx, fw, state, pod, &diag, nodes)
 	return feasible, diag, err

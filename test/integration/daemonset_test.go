@@ -273,6 +273,10 @@ func TestIntegrationDaemonSet(t *testing.T) {
 	if err != nil || !strings.Contains(out, "REVISION") || !strings.Contains(out, "\n1 ") || !strings.Contains(out, "\n2 ") {
 		t.Errorf("rollout history: %v\n%s%s", err, out, stderr)
 	}
+	out, stderr, err = s.Kubectl("", "rollout", "history", "daemonset/agent", "--revision=2")
+	if err != nil || !strings.Contains(out, "agent:v2") {
+		t.Errorf("rollout history --revision=2: %v\n%s%s", err, out, stderr)
+	}
 	out, stderr, err = s.Kubectl("", "rollout", "undo", "daemonset/agent")
 	if err != nil || !strings.Contains(out, "rolled back") {
 		t.Fatalf("rollout undo: %v\n%s%s", err, out, stderr)

@@ -338,13 +338,16 @@ func TestIntegrationStatefulSet(t *testing.T) {
 	})
 }
 
-func TestIntegrationStatefulSetParallel(t *testing.T) {
+func TestIntegrationStatefulSetParallelAndOnDelete(t *testing.T) {
 	s := start(t)
 	ctx := t.Context()
 	c := s.Client
+	dssNode(t, c, "n1", nil)
 	set := stsStatefulSet("par", 3)
+	set.Spec.VolumeClaimTemplates = nil
 	set.Spec.PodManagementPolicy = appsv1.ParallelPodManagement
 	set.Spec.Ordinals = &appsv1.StatefulSetOrdinals{Start: 5}
+	set.Spec.UpdateStrategy = appsv1.StatefulSetUpdateStrategy{Type: appsv1.OnDeleteStatefulSetStrategyType}
 	if _, err := c.AppsV1().StatefulSets("default").Create(ctx, set, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -356,6 +359,53 @@ func TestIntegrationStatefulSetParallel(t *testing.T) {
 		}
 		if got := sortedKeys(ps); !slices.Equal(got, []string{"par-5", "par-6", "par-7"}) {
 			return fmt.Errorf("pods %v", got)
+		}
+		return nil
+	})
+	names := []string{"par-5", "par-6", "par-7"}
+	stsSettle(t, c, "par", names, "web:v1", nil)
+
+	// OnDelete: a new template replaces nothing until a pod is deleted.
+	stsUpdateSet(t, c, "par", func(s *appsv1.StatefulSet) { s.Spec.Template.Spec.Containers[0].Image = "web:v2" })
+	dssPoll(t, "the new revision observed", func() error {
+		got, err := c.AppsV1().StatefulSets("default").Get(ctx, "par", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if st := got.Status; st.ObservedGeneration != got.Generation || st.UpdateRevision == st.CurrentRevision || st.UpdatedReplicas != 0 {
+			return fmt.Errorf("status %+v", st)
+		}
+		return nil
+	})
+	if err := c.CoreV1().Pods("default").Delete(ctx, "par-6", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
+		t.Fatal(err)
+	}
+	dssPoll(t, "par-6 recreated at the new revision, the others kept", func() error {
+		ps, err := stsPods(ctx, c, "par")
+		if err != nil {
+			return err
+		}
+		if err := stsKubelet(ctx, c, ps); err != nil {
+			return err
+		}
+		p6, p5 := ps["par-6"], ps["par-5"]
+		if len(p6.Spec.Containers) == 0 || p6.Spec.Containers[0].Image != "web:v2" || p5.Spec.Containers[0].Image != "web:v1" {
+			return fmt.Errorf("pods %v", sortedKeys(ps))
+		}
+		return nil
+	})
+
+	// Parallel scale-down takes both pods at once, without waiting for either.
+	stsUpdateSet(t, c, "par", func(s *appsv1.StatefulSet) { s.Spec.Replicas = ptr.To[int32](1) })
+	dssPoll(t, "par-6 and par-7 both terminating", func() error {
+		ps, err := stsPods(ctx, c, "par")
+		if err != nil {
+			return err
+		}
+		for _, name := range []string{"par-6", "par-7"} {
+			if p, ok := ps[name]; ok && p.DeletionTimestamp == nil {
+				return fmt.Errorf("%s not terminating", name)
+			}
 		}
 		return nil
 	})

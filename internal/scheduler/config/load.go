@@ -48,7 +48,6 @@ func DefaultPlugins() *Plugins {
 		{Name: NodeResourcesFit, Weight: weight(1)},
 		{Name: PodTopologySpread, Weight: weight(2)},
 		{Name: InterPodAffinity, Weight: weight(2)},
-		{Name: DefaultPreemption},
 		{Name: NodeResourcesBalancedAllocation, Weight: weight(1)},
 		{Name: ImageLocality, Weight: weight(1)},
 		{Name: DefaultBinder},

@@ -38,8 +38,6 @@ type QueueSortPlugin interface {
 // PreFilterResult narrows the nodes worth filtering; nil NodeNames means all.
 type PreFilterResult struct {
 	NodeNames sets.Set[string]
-	// Plugins that narrowed the nodes (set by the framework).
-	Plugins []string
 }
 
 // Merge intersects two results (nil means all nodes).
@@ -50,7 +48,7 @@ func (r *PreFilterResult) Merge(o *PreFilterResult) *PreFilterResult {
 	if o == nil || o.NodeNames == nil {
 		return r
 	}
-	return &PreFilterResult{NodeNames: r.NodeNames.Intersection(o.NodeNames), Plugins: append(append([]string(nil), r.Plugins...), o.Plugins...)}
+	return &PreFilterResult{NodeNames: r.NodeNames.Intersection(o.NodeNames)}
 }
 
 // PreFilterPlugin computes per-pod data once per cycle (into CycleState) and may reject
