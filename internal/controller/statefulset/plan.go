@@ -7,6 +7,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	intstrutil "k8s.io/apimachinery/pkg/util/intstr"
 
 	"capstan/internal/controller/pods"
 )
@@ -247,20 +248,54 @@ func (pl *planner) claimChanges(p *corev1.Pod) ([]string, bool) {
 	return names, len(names) > 0
 }
 
-// rollout deletes the highest pod at or above the partition that is not at the update
-// revision (it is recreated at the update revision), one at a time: it waits while a pod
-// above it is unhealthy.
+// maxUnavailable is how many kept pods a RollingUpdate may have unavailable: the
+// rollingUpdate.maxUnavailable (default 1) scaled to the replicas rounding down, at least 1.
+func (pl *planner) maxUnavailable() int {
+	ru := pl.set.Spec.UpdateStrategy.RollingUpdate
+	if ru == nil || ru.MaxUnavailable == nil {
+		return 1
+	}
+	n, err := intstrutil.GetScaledValueFromIntOrPercent(ru.MaxUnavailable, replicasOf(pl.set), false)
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
+}
+
+// rollout deletes pods at or above the partition that are not at the update revision
+// (they come back at it), highest ordinal first, while fewer than maxUnavailable kept pods
+// are unavailable. With Parallel management an old pod that is unavailable anyway is
+// replaced without counting against the budget, so a broken old revision cannot stall it.
 func (pl *planner) rollout(replicas []*corev1.Pod) []step {
-	for i := len(replicas) - 1; i >= pl.partition(); i-- {
-		p := replicas[i]
-		if revisionOf(p) != pl.updRev && p.DeletionTimestamp == nil {
-			return []step{{op: opDelete, pod: p, phase: phaseRollout}}
-		}
-		if !pl.healthy(p) {
-			return nil
+	unavailable, brokenOld := 0, 0
+	old := func(p *corev1.Pod) bool { return revisionOf(p) != pl.updRev && p.DeletionTimestamp == nil }
+	parallel := pl.set.Spec.PodManagementPolicy == appsv1.ParallelPodManagement
+	for _, p := range replicas {
+		if p.DeletionTimestamp != nil || !pl.available(p) {
+			unavailable++
+			if parallel && old(p) {
+				brokenOld++
+			}
 		}
 	}
-	return nil
+	budget := pl.maxUnavailable() - unavailable
+	if budget <= 0 && brokenOld == 0 {
+		return nil
+	}
+	var steps []step
+	remove := func(p *corev1.Pod) { steps = append(steps, step{op: opDelete, pod: p, phase: phaseRollout}) }
+	for i := len(replicas) - 1; i >= pl.partition(); i-- {
+		p := replicas[i]
+		switch {
+		case !old(p):
+		case parallel && !pl.available(p):
+			remove(p)
+		case budget > 0:
+			remove(p)
+			budget--
+		}
+	}
+	return steps
 }
 
 // completeRollout: a RollingUpdate whose pods are all updated and ready makes the update

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 )
 
@@ -80,6 +81,9 @@ func TestPlan(t *testing.T) {
 	partition := func(n int32) func(*appsv1.StatefulSet) {
 		return func(s *appsv1.StatefulSet) { s.Spec.UpdateStrategy.RollingUpdate.Partition = ptr.To(n) }
 	}
+	maxUnavailable := func(v intstr.IntOrString) func(*appsv1.StatefulSet) {
+		return func(s *appsv1.StatefulSet) { s.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = &v }
+	}
 	onDelete := func(s *appsv1.StatefulSet) {
 		s.Spec.UpdateStrategy = appsv1.StatefulSetUpdateStrategy{Type: appsv1.OnDeleteStatefulSetStrategyType}
 	}
@@ -128,6 +132,21 @@ func TestPlan(t *testing.T) {
 		{name: "below the partition a missing pod comes back at the current revision", set: newSet(partition(2)),
 			pods: []string{"0:old:ready", "2:new:ready"},
 			want: []string{"create web-1@web-old"}},
+		{name: "maxUnavailable 2 replaces two pods at once", set: newSet(parallel, maxUnavailable(intstr.FromInt32(2))),
+			pods: []string{"0:old:ready", "1:old:ready", "2:old:ready"},
+			want: []string{"delete web-2", "delete web-1"}},
+		{name: "a percentage rounds down, to at least 1", set: newSet(parallel, maxUnavailable(intstr.FromString("50%"))),
+			pods: []string{"0:old:ready", "1:old:ready", "2:old:ready"},
+			want: []string{"delete web-2"}},
+		{name: "an unavailable pod uses up the budget", set: newSet(parallel, maxUnavailable(intstr.FromInt32(2))),
+			pods: []string{"0:new:running", "1:old:ready", "2:old:ready"},
+			want: []string{"delete web-2"}},
+		{name: "parallel: a broken old pod is replaced beyond the budget", set: newSet(parallel),
+			pods: []string{"0:old:running", "1:new:ready", "2:old:ready"},
+			want: []string{"delete web-0"}},
+		{name: "maxUnavailable stops at the partition", set: newSet(parallel, partition(2), maxUnavailable(intstr.FromInt32(3))),
+			pods: []string{"0:old:ready", "1:old:ready", "2:old:ready"},
+			want: []string{"delete web-2"}},
 		{name: "OnDelete never deletes for an update", set: newSet(onDelete),
 			pods: []string{"0:old:ready", "1:old:ready", "2:old:ready"}},
 		{name: "a failed pod is deleted to be recreated", set: newSet(),
