@@ -126,6 +126,9 @@ func (h *resourceHandler) serveScale(ctx context.Context, w http.ResponseWriter,
 			return nil, apierrors.NewInvalid(scaleGVK.GroupKind(), info.Name, fieldErrs("spec.replicas", sc.Spec.Replicas, "must be greater than or equal to 0"))
 		}
 		m, _ := meta.Accessor(existing)
+		if sc.UID != "" && sc.UID != m.GetUID() {
+			return nil, apierrors.NewConflict(h.gr(), info.Name, fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", sc.UID, m.GetUID()))
+		}
 		if sc.ResourceVersion != "" && sc.ResourceVersion != m.GetResourceVersion() {
 			return nil, apierrors.NewConflict(h.gr(), info.Name, fmt.Errorf(registryConflictMessage))
 		}

@@ -152,7 +152,10 @@ func (h *resourceHandler) serveUpdate(ctx context.Context, w http.ResponseWriter
 	case "approval":
 		mode = modeApproval
 	}
-	out, created, err := h.update(ctx, info.Namespace, info.Name, mode, dryRun(r), func(runtime.Object) (runtime.Object, error) {
+	out, created, err := h.update(ctx, info.Namespace, info.Name, mode, dryRun(r), func(existing runtime.Object) (runtime.Object, error) {
+		if err := h.uidPrecondition(info.Name, obj, existing); err != nil {
+			return nil, err
+		}
 		return obj.DeepCopyObject(), nil
 	})
 	if err != nil {
@@ -163,6 +166,23 @@ func (h *resourceHandler) serveUpdate(ctx context.Context, w http.ResponseWriter
 		code = http.StatusCreated
 	}
 	h.s.writeObject(w, r, code, h.gv, out)
+	return nil
+}
+
+// uidPrecondition is upstream's precondition of a PUT: a body naming a UID applies only to
+// the object with that UID (not to one re-created under the same name).
+func (h *resourceHandler) uidPrecondition(name string, obj, existing runtime.Object) error {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return apierrors.NewBadRequest(err.Error())
+	}
+	em, err := meta.Accessor(existing)
+	if err != nil {
+		return err
+	}
+	if uid := m.GetUID(); uid != "" && uid != em.GetUID() {
+		return apierrors.NewConflict(h.gr(), name, fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", uid, em.GetUID()))
+	}
 	return nil
 }
 
@@ -247,8 +267,11 @@ func (h *resourceHandler) prepareUpdate(ctx context.Context, ns, name string, mo
 	if mode == modeSystem {
 		return nil
 	}
-	// System-owned metadata never changes through an update.
-	m.SetUID(em.GetUID())
+	// System-owned metadata never changes through an update. A UID left out means the
+	// stored one; a different one (a patch changing it) fails validation as immutable.
+	if m.GetUID() == "" {
+		m.SetUID(em.GetUID())
+	}
 	m.SetCreationTimestamp(em.GetCreationTimestamp())
 	m.SetDeletionTimestamp(em.GetDeletionTimestamp())
 	m.SetDeletionGracePeriodSeconds(em.GetDeletionGracePeriodSeconds())
