@@ -435,6 +435,30 @@ func TestIntegrationWriteSemantics(t *testing.T) {
 		}
 	})
 
+	t.Run("an update of a re-created object conflicts on its UID", func(t *testing.T) {
+		cms := c.CoreV1().ConfigMaps("default")
+		old, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "recreated"}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cms.Delete(ctx, "recreated", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "recreated"}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		old.ResourceVersion = "" // unconditional, but still for the old object
+		old.Data = map[string]string{"stale": "write"}
+		_, err = cms.Update(ctx, old, metav1.UpdateOptions{})
+		if !apierrors.IsConflict(err) || !strings.Contains(err.Error(), "Precondition failed: UID in precondition") {
+			t.Errorf("update carrying the old UID: %v, want 409 Conflict on the UID precondition", err)
+		}
+		_, err = cms.Patch(ctx, "recreated", types.MergePatchType, []byte(`{"metadata":{"uid":"not-mine"}}`), metav1.PatchOptions{})
+		if !apierrors.IsInvalid(err) || !slices.Contains(causeFields(err), "metadata.uid") {
+			t.Errorf("patching metadata.uid: %v (fields %v), want Invalid on metadata.uid", err, causeFields(err))
+		}
+	})
+
 	t.Run("generateName makes a unique name", func(t *testing.T) {
 		seen := map[string]bool{}
 		for i := 0; i < 5; i++ {
