@@ -135,4 +135,25 @@ func TestIntegrationResourceQuotaAndLimitRange(t *testing.T) {
 	if used := q.Status.Used[corev1.ResourceRequestsCPU]; used.String() != "200m" {
 		t.Errorf("cpu quota used %s, want the defaulted pod's 200m", used.String())
 	}
+
+	// Claims are checked against PersistentVolumeClaim items.
+	if _, err := s.Client.CoreV1().LimitRanges("quota").Create(ctx, &corev1.LimitRange{
+		ObjectMeta: metav1.ObjectMeta{Name: "storage"},
+		Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{{Type: corev1.LimitTypePersistentVolumeClaim,
+			Max: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	claim := func(name, size string) *corev1.PersistentVolumeClaim {
+		return &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(size)}}}}
+	}
+	if _, err := s.Client.CoreV1().PersistentVolumeClaims("quota").Create(ctx, claim("small", "500Mi"), metav1.CreateOptions{}); err != nil {
+		t.Errorf("a claim within the LimitRange: %v", err)
+	}
+	_, err = s.Client.CoreV1().PersistentVolumeClaims("quota").Create(ctx, claim("big", "2Gi"), metav1.CreateOptions{})
+	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "maximum storage usage per PersistentVolumeClaim is 1Gi, but request is 2Gi") {
+		t.Errorf("a claim over the LimitRange max: %v", err)
+	}
 }
