@@ -336,6 +336,15 @@ func TestIntegrationStatefulSet(t *testing.T) {
 		}
 		return nil
 	})
+	// Once web-2 is gone the garbage collector deletes its claim.
+	stsSettle(t, c, "web", []string{"web-0", "web-1"}, "web:v1", nil)
+	dssPoll(t, "www-web-2 deleted with its pod", func() error {
+		pvc, err := c.CoreV1().PersistentVolumeClaims("default").Get(ctx, "www-web-2", metav1.GetOptions{})
+		if apierrors.IsNotFound(err) || (err == nil && pvc.DeletionTimestamp != nil) {
+			return nil
+		}
+		return fmt.Errorf("www-web-2 still there (%v)", err)
+	})
 }
 
 func TestIntegrationStatefulSetParallelAndOnDelete(t *testing.T) {
