@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"capstan/internal/scheduler/framework"
+	"capstan/internal/scheduler/plugins/volumebinding"
 )
 
 // maxEventMessage bounds FailedScheduling messages, as upstream truncates them.
@@ -19,12 +20,15 @@ const maxEventMessage = 32 * 1024
 
 // bind posts the pods/binding subresource for an assumed pod. On failure the assumption is
 // undone and the pod requeued with backoff.
-func (s *Scheduler) bind(ctx context.Context, fw *framework.Framework, qpi *framework.QueuedPodInfo, assumed *corev1.Pod, start time.Time) {
+func (s *Scheduler) bind(ctx context.Context, fw *framework.Framework, qpi *framework.QueuedPodInfo, assumed *corev1.Pod, claims []*corev1.PersistentVolumeClaim, start time.Time) {
 	bstart := s.clock.Now()
-	err := s.client.CoreV1().Pods(assumed.Namespace).Bind(ctx, &corev1.Binding{
-		ObjectMeta: metav1.ObjectMeta{Namespace: assumed.Namespace, Name: assumed.Name, UID: assumed.UID},
-		Target:     corev1.ObjectReference{Kind: "Node", Name: assumed.Spec.NodeName},
-	}, metav1.CreateOptions{})
+	err := s.selectNodeForClaims(ctx, claims, assumed.Spec.NodeName)
+	if err == nil {
+		err = s.client.CoreV1().Pods(assumed.Namespace).Bind(ctx, &corev1.Binding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: assumed.Namespace, Name: assumed.Name, UID: assumed.UID},
+			Target:     corev1.ObjectReference{Kind: "Node", Name: assumed.Spec.NodeName},
+		}, metav1.CreateOptions{})
+	}
 	s.metrics.bindDuration.Observe(s.clock.Since(bstart).Seconds())
 	if err != nil {
 		if ferr := s.cache.ForgetPod(assumed); ferr != nil {
@@ -122,4 +126,19 @@ func (s *Scheduler) setUnscheduled(ctx context.Context, pod *corev1.Pod, reason,
 	}
 	_, err = s.client.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, body, metav1.PatchOptions{}, "status")
 	return err
+}
+
+// selectNodeForClaims records the chosen node on claims a provisioner will provision
+// (volume.kubernetes.io/selected-node), as upstream's volume binding does before binding.
+func (s *Scheduler) selectNodeForClaims(ctx context.Context, claims []*corev1.PersistentVolumeClaim, node string) error {
+	for _, pvc := range claims {
+		body, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{volumebinding.SelectedNodeAnnotation: node}}})
+		if err != nil {
+			return err
+		}
+		if _, err := s.client.CoreV1().PersistentVolumeClaims(pvc.Namespace).Patch(ctx, pvc.Name, types.MergePatchType, body, metav1.PatchOptions{}); err != nil {
+			return fmt.Errorf("selecting node for claim %s/%s: %w", pvc.Namespace, pvc.Name, err)
+		}
+	}
+	return nil
 }

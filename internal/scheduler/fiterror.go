@@ -3,7 +3,6 @@ package scheduler
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -34,13 +33,13 @@ type FitError struct {
 	Diagnosis   Diagnosis
 }
 
-// Error renders "0/N nodes are available: <count> <reason>, .... <preemption>", counting
-// each reason once per node and sorting the entries like upstream.
+// Error renders "0/N nodes are available: <count> <reason>, .... <preemption>" like
+// upstream.
 func (e *FitError) Error() string {
 	msg := fmt.Sprintf("0/%v nodes are available:", e.NumAllNodes)
 	if e.Diagnosis.PreFilterMsg != "" {
 		msg += " " + withPeriod(e.Diagnosis.PreFilterMsg)
-	} else if hist := Histogram(e.Diagnosis.NodeToStatus); len(hist) > 0 {
+	} else if hist := framework.Histogram(e.NumAllNodes, e.Diagnosis.NodeToStatus); len(hist) > 0 {
 		msg += " " + strings.Join(hist, ", ") + "."
 	}
 	if e.Diagnosis.PostFilterMsg != "" {
@@ -54,24 +53,4 @@ func withPeriod(s string) string {
 		return s
 	}
 	return s + "."
-}
-
-// Histogram counts each reason over the nodes' statuses and returns "<count> <reason>"
-// strings sorted.
-func Histogram(m *framework.NodeToStatus) []string {
-	if m == nil {
-		return nil
-	}
-	counts := map[string]int{}
-	for _, s := range m.Statuses {
-		for _, r := range s.Reasons() {
-			counts[r]++
-		}
-	}
-	out := make([]string, 0, len(counts))
-	for r, n := range counts {
-		out = append(out, fmt.Sprintf("%v %v", n, r))
-	}
-	sort.Strings(out)
-	return out
 }

@@ -5,6 +5,7 @@ import (
 	"capstan/internal/scheduler/framework"
 	"capstan/internal/scheduler/plugins/balancedallocation"
 	"capstan/internal/scheduler/plugins/defaultbinder"
+	"capstan/internal/scheduler/plugins/defaultpreemption"
 	"capstan/internal/scheduler/plugins/imagelocality"
 	"capstan/internal/scheduler/plugins/interpodaffinity"
 	"capstan/internal/scheduler/plugins/nodeaffinity"
@@ -16,6 +17,9 @@ import (
 	"capstan/internal/scheduler/plugins/queuesort"
 	"capstan/internal/scheduler/plugins/schedulinggates"
 	"capstan/internal/scheduler/plugins/tainttoleration"
+	"capstan/internal/scheduler/plugins/volumebinding"
+	"capstan/internal/scheduler/plugins/volumerestrictions"
+	"capstan/internal/scheduler/plugins/volumezone"
 )
 
 // Registry returns every plugin capstan implements, by upstream name.
@@ -34,5 +38,9 @@ func Registry() framework.Registry {
 		config.DefaultBinder:                   defaultbinder.New,
 		config.InterPodAffinity:                interpodaffinity.New,
 		config.PodTopologySpread:               podtopologyspread.New,
+		config.DefaultPreemption:               defaultpreemption.New,
+		config.VolumeRestrictions:              volumerestrictions.New,
+		config.VolumeBinding:                   volumebinding.New,
+		config.VolumeZone:                      volumezone.New,
 	}
 }

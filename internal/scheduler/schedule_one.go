@@ -11,7 +11,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
 
+	"capstan/internal/scheduler/config"
 	"capstan/internal/scheduler/framework"
+	"capstan/internal/scheduler/plugins/volumebinding"
 )
 
 // Adaptive percentageOfNodesToScore bounds (upstream's).
@@ -56,6 +58,12 @@ func (s *Scheduler) scheduleOne(ctx context.Context) {
 		return
 	}
 	s.queue.DeleteNominatedPod(pod)
+	var claims []*corev1.PersistentVolumeClaim
+	if vb, ok := fw.Plugin(config.VolumeBinding).(*volumebinding.VolumeBinding); ok && !state.SkipFilter[config.VolumeBinding] {
+		if ni := s.snapshot.Get(res.host); ni != nil {
+			claims = vb.ClaimsToProvision(state, ni.Node())
+		}
+	}
 	select {
 	case s.bindSlots <- struct{}{}:
 	case <-ctx.Done():
@@ -66,7 +74,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context) {
 			<-s.bindSlots
 			s.bindings.Done()
 		}()
-		s.bind(ctx, fw, qpi, &assumed, start)
+		s.bind(ctx, fw, qpi, &assumed, claims, start)
 	}()
 }
 
@@ -156,7 +164,9 @@ func (s *Scheduler) findNodesThatFit(ctx context.Context, fw *framework.Framewor
 				nodes = append(nodes, ni)
 			}
 		}
-		diag.NodeToStatus.AbsentStatus = framework.NewStatus(framework.UnschedulableAndUnresolvable, "node(s) didn't satisfy plugin(s) at PreFilter")
+		diag.NodeToStatus.AbsentStatus = framework.NewStatus(framework.UnschedulableAndUnresolvable,
+			fmt.Sprintf("node(s) didn't satisfy plugin(s) %v", pre.Plugins))
+		diag.UnschedulablePlugins.Insert(pre.Plugins...)
 	}
 	feasible, err := s.filterNodes(ctx, fw, state, pod, &diag, nodes)
 	return feasible, diag, err

@@ -153,3 +153,33 @@ func TestIntegrationSchedulerResourcesAccumulate(t *testing.T) {
 	}
 	schWaitBound(t, c, "default", "c")
 }
+
+func TestIntegrationSchedulerHostPorts(t *testing.T) {
+	s := start(t)
+	c := s.Client
+	schNode(t, c, schNodeSpec{name: "n1"})
+	schNode(t, c, schNodeSpec{name: "n2"})
+	port := func(name string) *corev1.Pod {
+		p := schPod(name, "", "")
+		p.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 80, HostPort: 8080, Protocol: corev1.ProtocolTCP}}
+		return p
+	}
+	nodes := map[string]bool{}
+	for _, name := range []string{"web-1", "web-2"} {
+		schCreate(t, c, "default", port(name))
+		nodes[schWaitBound(t, c, "default", name)] = true
+	}
+	if len(nodes) != 2 {
+		t.Errorf("two pods with host port 8080 on %v, want different nodes", nodes)
+	}
+	schCreate(t, c, "default", port("web-3"))
+	msg := schWaitUnschedulable(t, c, "default", "web-3")
+	if want := "0/2 nodes are available: 2 node(s) didn't have free ports for the requested pod ports."; len(msg) < len(want) || msg[:len(want)] != want {
+		t.Errorf("message %q, want prefix %q", msg, want)
+	}
+	// A different protocol on the same port does not conflict.
+	udp := schPod("dns", "", "")
+	udp.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 53, HostPort: 8080, Protocol: corev1.ProtocolUDP}}
+	schCreate(t, c, "default", udp)
+	schWaitBound(t, c, "default", "dns")
+}

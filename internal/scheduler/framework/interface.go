@@ -38,6 +38,8 @@ type QueueSortPlugin interface {
 // PreFilterResult narrows the nodes worth filtering; nil NodeNames means all.
 type PreFilterResult struct {
 	NodeNames sets.Set[string]
+	// Plugins that narrowed the nodes (set by the framework).
+	Plugins []string
 }
 
 // Merge intersects two results (nil means all nodes).
@@ -48,7 +50,7 @@ func (r *PreFilterResult) Merge(o *PreFilterResult) *PreFilterResult {
 	if o == nil || o.NodeNames == nil {
 		return r
 	}
-	return &PreFilterResult{NodeNames: r.NodeNames.Intersection(o.NodeNames)}
+	return &PreFilterResult{NodeNames: r.NodeNames.Intersection(o.NodeNames), Plugins: append(append([]string(nil), r.Plugins...), o.Plugins...)}
 }
 
 // PreFilterPlugin computes per-pod data once per cycle (into CycleState) and may reject

@@ -231,6 +231,7 @@ func (f *Framework) RunPreFilterPlugins(ctx context.Context, state *CycleState, 
 		}
 		if r != nil && r.NodeNames != nil {
 			narrowedBy = append(narrowedBy, pl.Name())
+			r.Plugins = []string{pl.Name()}
 			result = result.Merge(r)
 			if result.NodeNames.Len() == 0 {
 				return nil, NewStatus(UnschedulableAndUnresolvable,
