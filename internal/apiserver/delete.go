@@ -10,7 +10,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"capstan/internal/storage"
 )
@@ -26,8 +28,8 @@ func (h *resourceHandler) serveDelete(ctx context.Context, w http.ResponseWriter
 	if err := h.s.decodeOptions(r, data, &opts); err != nil {
 		return err
 	}
-	if dryRun(r) {
-		opts.DryRun = []string{metav1.DryRunAll}
+	if err := validateDeleteOptions(r, &opts); err != nil {
+		return err
 	}
 	out, deleted, err := h.delete(ctx, info.Namespace, info.Name, &opts)
 	if err != nil {
@@ -45,6 +47,19 @@ func (h *resourceHandler) serveDelete(ctx context.Context, w http.ResponseWriter
 		return nil
 	}
 	h.s.writeObject(w, r, code, h.gv, out)
+	return nil
+}
+
+// validateDeleteOptions adds the query's dryRun to opts (a body's options otherwise win) and
+// applies upstream's checks: a bad dryRun or propagationPolicy, or both orphanDependents and
+// propagationPolicy, is a 422.
+func validateDeleteOptions(r *http.Request, opts *metav1.DeleteOptions) error {
+	if len(r.URL.Query()["dryRun"]) > 0 {
+		opts.DryRun = append(opts.DryRun, r.URL.Query()["dryRun"]...)
+	}
+	if errs := metav1validation.ValidateDeleteOptions(opts); len(errs) > 0 {
+		return apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "DeleteOptions"}, "", errs)
+	}
 	return nil
 }
 
@@ -162,8 +177,8 @@ func (h *resourceHandler) serveDeleteCollection(ctx context.Context, w http.Resp
 	if err := h.s.decodeOptions(r, data, &opts); err != nil {
 		return err
 	}
-	if dryRun(r) {
-		opts.DryRun = []string{metav1.DryRunAll}
+	if err := validateDeleteOptions(r, &opts); err != nil {
+		return err
 	}
 	lopts, ls, fs, err := h.listOptions(r, info)
 	if err != nil {

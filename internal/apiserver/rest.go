@@ -3,15 +3,18 @@ package apiserver
 import (
 	"context"
 	"fmt"
+	"mime"
 	"net/http"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"capstan/internal/apiserver/registry"
@@ -85,6 +88,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	if info.Namespace == "" && h.res.Namespaced && info.Name != "" {
 		writeStatusJSON(w, notFoundPath(r.URL.Path))
+		return
+	}
+	if err := h.s.validateWriteOptions(r, info.Verb); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	ctx := r.Context()
@@ -192,6 +199,42 @@ func (h *resourceHandler) listOptions(r *http.Request, info requestInfo) (metav1
 		return opts, nil, nil, apierrors.NewBadRequest("limit must be a non-negative integer")
 	}
 	return opts, ls, fs, nil
+}
+
+// validateWriteOptions is upstream's check of the query options of a create, update or
+// patch (dryRun, fieldValidation, fieldManager, force): bad values are a 422 naming the
+// options kind, before anything is read or written. Deletes check their DeleteOptions once
+// decoded.
+func (s *Server) validateWriteOptions(r *http.Request, verb string) error {
+	var (
+		errs field.ErrorList
+		kind string
+		err  error
+	)
+	switch verb {
+	case "create":
+		var opts metav1.CreateOptions
+		err, kind = s.decodeParams(r, &opts), "CreateOptions"
+		errs = metav1validation.ValidateCreateOptions(&opts)
+	case "update":
+		var opts metav1.UpdateOptions
+		err, kind = s.decodeParams(r, &opts), "UpdateOptions"
+		errs = metav1validation.ValidateUpdateOptions(&opts)
+	case "patch":
+		var opts metav1.PatchOptions
+		err, kind = s.decodeParams(r, &opts), "PatchOptions"
+		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		errs = metav1validation.ValidatePatchOptions(&opts, types.PatchType(mt))
+	default:
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(errs) > 0 {
+		return apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: kind}, "", errs)
+	}
+	return nil
 }
 
 // validateListOptions is upstream's check of the resourceVersionMatch and sendInitialEvents
