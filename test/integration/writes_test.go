@@ -435,6 +435,39 @@ func TestIntegrationWriteSemantics(t *testing.T) {
 		}
 	})
 
+	t.Run("invalid write options are 422 and write nothing", func(t *testing.T) {
+		raw := newRawClient(t, s)
+		cm := `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"opts"}}`
+		json := map[string]string{"Content-Type": "application/json"}
+		for _, tc := range []struct{ method, path, contentType, body string }{
+			{"POST", "/api/v1/namespaces/default/configmaps?dryRun=Bogus", "application/json", cm},
+			{"POST", "/api/v1/namespaces/default/configmaps?fieldValidation=Bogus", "application/json", cm},
+			{"PUT", "/api/v1/namespaces/default/configmaps/opts?dryRun=true", "application/json", cm},
+			{"PATCH", "/api/v1/namespaces/default/configmaps/opts?force=true", "application/merge-patch+json", `{"data":{"a":"b"}}`},
+			{"DELETE", "/api/v1/namespaces/default/configmaps/opts", "application/json", `{"propagationPolicy":"Bogus"}`},
+			{"DELETE", "/api/v1/namespaces/default/configmaps/opts", "application/json", `{"propagationPolicy":"Orphan","orphanDependents":true}`},
+			{"DELETE", "/api/v1/namespaces/default/configmaps?dryRun=Bogus", "application/json", ``},
+		} {
+			if tc.method != "POST" {
+				if code, _, out := raw.do("POST", "/api/v1/namespaces/default/configmaps", json, []byte(cm)); code != http.StatusCreated && code != http.StatusConflict {
+					t.Fatalf("creating opts: %d %s", code, out)
+				}
+			}
+			code, _, out := raw.do(tc.method, tc.path, map[string]string{"Content-Type": tc.contentType}, []byte(tc.body))
+			if code != http.StatusUnprocessableEntity {
+				t.Errorf("%s %s %s: %d %s, want 422", tc.method, tc.path, tc.body, code, out)
+			}
+			got, err := c.CoreV1().ConfigMaps("default").Get(ctx, "opts", metav1.GetOptions{})
+			switch {
+			case tc.method == "POST" && !apierrors.IsNotFound(err):
+				t.Errorf("%s %s wrote the object: %v", tc.method, tc.path, err)
+			case tc.method != "POST" && (err != nil || got.Data != nil):
+				t.Errorf("%s %s changed the object: %v %v", tc.method, tc.path, err, got)
+			}
+		}
+		_ = c.CoreV1().ConfigMaps("default").Delete(ctx, "opts", metav1.DeleteOptions{})
+	})
+
 	t.Run("an update of a re-created object conflicts on its UID", func(t *testing.T) {
 		cms := c.CoreV1().ConfigMaps("default")
 		old, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "recreated"}}, metav1.CreateOptions{})
