@@ -21,5 +21,7 @@ func All() []Controller {
 		{Name: "resourcequota-controller", Aliases: []string{"resourcequota"}, Start: startResourceQuota},
 		{Name: "disruption-controller", Aliases: []string{"disruption"}, Start: startDisruption},
 		{Name: "garbage-collector-controller", Aliases: []string{"garbagecollector"}, Start: startGarbageCollector},
+		{Name: "cronjob-controller", Aliases: []string{"cronjob"}, Start: startCronJob},
+		{Name: "job-controller", Aliases: []string{"job"}, Start: startJob},
 	}
 }

@@ -3,7 +3,9 @@ package controllermanager
 import (
 	"context"
 
+	"capstan/internal/controller/cronjob"
 	"capstan/internal/controller/garbagecollector"
+	"capstan/internal/controller/job"
 	"capstan/internal/controller/namespace"
 	"capstan/internal/controller/podgc"
 	"capstan/internal/controller/rootca"
@@ -77,4 +79,26 @@ func startGarbageCollector(_ context.Context, c *Context) (runFunc, error) {
 		Metadata: c.Metadata, Discovery: c.Client.Discovery(), Recorder: c.Recorder(garbagecollector.Name),
 		Workers: c.Settings.Workers("garbage-collector"), Metrics: c.Metrics, Logger: c.Logger,
 	}).Run, nil
+}
+
+func startCronJob(_ context.Context, c *Context) (runFunc, error) {
+	ctrl, err := cronjob.New(cronjob.Options{
+		Client: c.Client, Informers: c.Informers, Recorder: c.Recorder(cronjob.Name),
+		Workers: c.Settings.Workers("cronjob"), Metrics: c.Metrics, Logger: c.Logger, Clock: c.Clock,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ctrl.Run, nil
+}
+
+func startJob(_ context.Context, c *Context) (runFunc, error) {
+	ctrl, err := job.New(job.Options{
+		Client: c.Client, Informers: c.Informers, Recorder: c.Recorder(job.Name),
+		Workers: c.Settings.Workers("job"), Metrics: c.Metrics, Logger: c.Logger, Clock: c.Clock,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ctrl.Run, nil
 }
