@@ -143,6 +143,14 @@ func TestIntegrationListResourceVersions(t *testing.T) {
 		})
 	}
 
+	t.Run("a resourceVersion from the future times out with 504 ResourceVersionTooLarge", func(t *testing.T) {
+		future := strconv.FormatInt(rvB+1000000, 10)
+		_, err := cms.List(ctx, metav1.ListOptions{ResourceVersion: future, ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan})
+		if !apierrors.IsTimeout(err) || !apierrors.HasStatusCause(err, metav1.CauseTypeResourceVersionTooLarge) {
+			t.Errorf("list at %s: %v, want 504 with a ResourceVersionTooLarge cause", future, err)
+		}
+	})
+
 	t.Run("an unset resourceVersion sees a write at once", func(t *testing.T) {
 		for i := 0; i < 20; i++ {
 			name := fmt.Sprintf("rw-%d", i)
@@ -292,6 +300,30 @@ func TestIntegrationWatchSemantics(t *testing.T) {
 		}
 		if ev := nextEvent(t, w); ev.Type != watch.Added || objName(ev.Object) != "w-3" {
 			t.Errorf("after the initial events: %s %s, want ADDED w-3", ev.Type, objName(ev.Object))
+		}
+	})
+
+	t.Run("sendInitialEvents=false sends only later changes", func(t *testing.T) {
+		w, err := cms.Watch(ctx, metav1.ListOptions{SendInitialEvents: ptr.To(false), ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan, AllowWatchBookmarks: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Stop()
+		if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "w-later"}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			ev := nextEvent(t, w)
+			if ev.Type == watch.Bookmark {
+				if m, _ := meta.Accessor(ev.Object); m.GetAnnotations()[metav1.InitialEventsAnnotationKey] != "" {
+					t.Errorf("an initial-events-end bookmark without initial events")
+				}
+				continue
+			}
+			if ev.Type != watch.Added || objName(ev.Object) != "w-later" {
+				t.Errorf("first event %s %s, want ADDED w-later (no initial events)", ev.Type, objName(ev.Object))
+			}
+			break
 		}
 	})
 

@@ -388,6 +388,13 @@ func TestIntegrationWriteSemantics(t *testing.T) {
 			{"", http.StatusCreated, true},
 			{"Ignore", http.StatusCreated, false},
 		} {
+			if tc.param == "Strict" {
+				dup := `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"fv-dup"},"data":{"k":"1","k":"2"}}`
+				code, _, out := raw.do("POST", "/api/v1/namespaces/default/configmaps?fieldValidation=Strict", map[string]string{"Content-Type": "application/json"}, []byte(dup))
+				if code != http.StatusBadRequest || !strings.Contains(string(out), `duplicate field \"data.k\"`) {
+					t.Errorf("strict duplicate field: %d %s, want 400 naming it", code, out)
+				}
+			}
 			body := `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"fv-` + string(rune('a'+i)) + `"},"bogus":1,"data":{"k":"v"}}`
 			path := "/api/v1/namespaces/default/configmaps"
 			if tc.param != "" {
@@ -466,6 +473,25 @@ func TestIntegrationWriteSemantics(t *testing.T) {
 			}
 		}
 		_ = c.CoreV1().ConfigMaps("default").Delete(ctx, "opts", metav1.DeleteOptions{})
+	})
+
+	t.Run("delete preconditions guard against stale deletes", func(t *testing.T) {
+		cms := c.CoreV1().ConfigMaps("default")
+		cm, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "guarded"}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cms.Patch(ctx, "guarded", types.MergePatchType, []byte(`{"data":{"a":"b"}}`), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, pre := range []*metav1.Preconditions{{ResourceVersion: &cm.ResourceVersion}, {UID: ptr.To[types.UID]("someone-else")}} {
+			if err := cms.Delete(ctx, "guarded", metav1.DeleteOptions{Preconditions: pre}); !apierrors.IsConflict(err) {
+				t.Errorf("delete with stale precondition %+v: %v, want 409 Conflict", pre, err)
+			}
+		}
+		if err := cms.Delete(ctx, "guarded", metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &cm.UID}}); err != nil {
+			t.Errorf("delete with a matching UID precondition: %v", err)
+		}
 	})
 
 	t.Run("an update of a re-created object conflicts on its UID", func(t *testing.T) {
