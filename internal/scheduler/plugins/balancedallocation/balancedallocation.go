@@ -99,3 +99,8 @@ func Score(fractions []float64, sum float64) int64 {
 
 // ScoreExtensions: scores are already 0..100.
 func (*BalancedAllocation) ScoreExtensions() framework.ScoreExtensions { return nil }
+
+var (
+	_ framework.PreScorePlugin = (*BalancedAllocation)(nil)
+	_ framework.ScorePlugin    = (*BalancedAllocation)(nil)
+)

@@ -359,3 +359,5 @@ func earliestStartOfHighest(pods []*corev1.Pod, now time.Time) time.Time {
 
 // EventsToRegister: preemption rejects nothing itself.
 func (*DefaultPreemption) EventsToRegister() []framework.ClusterEventWithHint { return nil }
+
+var _ framework.PostFilterPlugin = (*DefaultPreemption)(nil)

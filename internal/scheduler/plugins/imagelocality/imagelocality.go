@@ -81,3 +81,8 @@ func Priority(sum int64, containers int) int64 {
 
 // ScoreExtensions: scores are already 0..100.
 func (ImageLocality) ScoreExtensions() framework.ScoreExtensions { return nil }
+
+var (
+	_ framework.PreScorePlugin = ImageLocality{}
+	_ framework.ScorePlugin    = ImageLocality{}
+)

@@ -186,3 +186,10 @@ func (c counts) clone() counts {
 	out.merge(c)
 	return out
 }
+
+var (
+	_ framework.PreFilterPlugin = (*InterPodAffinity)(nil)
+	_ framework.FilterPlugin    = (*InterPodAffinity)(nil)
+	_ framework.PreScorePlugin  = (*InterPodAffinity)(nil)
+	_ framework.ScorePlugin     = (*InterPodAffinity)(nil)
+)

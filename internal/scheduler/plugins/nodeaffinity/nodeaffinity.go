@@ -180,3 +180,10 @@ func (p *NodeAffinity) EventsToRegister() []framework.ClusterEventWithHint {
 		{Event: framework.ClusterEvent{Resource: framework.UnscheduledPod, ActionType: framework.UpdateOther}},
 	}
 }
+
+var (
+	_ framework.PreFilterPlugin = (*NodeAffinity)(nil)
+	_ framework.FilterPlugin    = (*NodeAffinity)(nil)
+	_ framework.PreScorePlugin  = (*NodeAffinity)(nil)
+	_ framework.ScorePlugin     = (*NodeAffinity)(nil)
+)

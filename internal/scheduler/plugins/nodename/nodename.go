@@ -35,3 +35,5 @@ func (NodeName) Filter(_ context.Context, _ *framework.CycleState, pod *corev1.P
 func (NodeName) EventsToRegister() []framework.ClusterEventWithHint {
 	return []framework.ClusterEventWithHint{{Event: framework.EventNodeAdd}}
 }
+
+var _ framework.FilterPlugin = NodeName{}

@@ -85,3 +85,8 @@ func (NodePorts) EventsToRegister() []framework.ClusterEventWithHint {
 		{Event: framework.EventNodeAdd},
 	}
 }
+
+var (
+	_ framework.PreFilterPlugin = NodePorts{}
+	_ framework.FilterPlugin    = NodePorts{}
+)

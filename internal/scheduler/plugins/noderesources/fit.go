@@ -281,3 +281,14 @@ func (f *Fit) EventsToRegister() []framework.ClusterEventWithHint {
 		{Event: framework.ClusterEvent{Resource: framework.UnscheduledPod, ActionType: framework.UpdatePodScaleDown}},
 	}
 }
+
+// ScoreExtensions: scores are already 0..100.
+func (*Fit) ScoreExtensions() framework.ScoreExtensions { return nil }
+
+var (
+	_ framework.PreFilterPlugin   = (*Fit)(nil)
+	_ framework.FilterPlugin      = (*Fit)(nil)
+	_ framework.PreScorePlugin    = (*Fit)(nil)
+	_ framework.ScorePlugin       = (*Fit)(nil)
+	_ framework.EnqueueExtensions = (*Fit)(nil)
+)

@@ -49,3 +49,5 @@ func (NodeUnschedulable) EventsToRegister() []framework.ClusterEventWithHint {
 		{Event: framework.ClusterEvent{Resource: framework.UnscheduledPod, ActionType: framework.UpdatePodTolerations}},
 	}
 }
+
+var _ framework.FilterPlugin = NodeUnschedulable{}

@@ -194,3 +194,10 @@ func (p *PodTopologySpread) podChangeHint(pod *corev1.Pod, oldObj, newObj any) f
 	}
 	return framework.QueueSkip
 }
+
+var (
+	_ framework.PreFilterPlugin = (*PodTopologySpread)(nil)
+	_ framework.FilterPlugin    = (*PodTopologySpread)(nil)
+	_ framework.PreScorePlugin  = (*PodTopologySpread)(nil)
+	_ framework.ScorePlugin     = (*PodTopologySpread)(nil)
+)

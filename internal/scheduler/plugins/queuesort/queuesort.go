@@ -21,3 +21,5 @@ func (PrioritySort) Less(a, b *framework.QueuedPodInfo) bool {
 	pa, pb := framework.PodPriority(a.Pod), framework.PodPriority(b.Pod)
 	return pa > pb || (pa == pb && a.Timestamp.Before(b.Timestamp))
 }
+
+var _ framework.QueueSortPlugin = PrioritySort{}

@@ -37,3 +37,5 @@ func (SchedulingGates) PreEnqueue(_ context.Context, pod *corev1.Pod) *framework
 func (SchedulingGates) EventsToRegister() []framework.ClusterEventWithHint {
 	return []framework.ClusterEventWithHint{{Event: framework.ClusterEvent{Resource: framework.UnscheduledPod, ActionType: framework.UpdatePodSchedulingGatesEliminated}}}
 }
+
+var _ framework.PreEnqueuePlugin = SchedulingGates{}

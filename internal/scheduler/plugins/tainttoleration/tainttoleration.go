@@ -96,3 +96,9 @@ func (TaintToleration) EventsToRegister() []framework.ClusterEventWithHint {
 		{Event: framework.ClusterEvent{Resource: framework.UnscheduledPod, ActionType: framework.UpdatePodTolerations}},
 	}
 }
+
+var (
+	_ framework.FilterPlugin   = TaintToleration{}
+	_ framework.PreScorePlugin = TaintToleration{}
+	_ framework.ScorePlugin    = TaintToleration{}
+)

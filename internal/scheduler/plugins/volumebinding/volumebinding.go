@@ -269,3 +269,8 @@ func (p *VolumeBinding) EventsToRegister() []framework.ClusterEventWithHint {
 		{Event: framework.ClusterEvent{Resource: framework.Node, ActionType: framework.Add | framework.UpdateNodeLabel}},
 	}
 }
+
+var (
+	_ framework.PreFilterPlugin = (*VolumeBinding)(nil)
+	_ framework.FilterPlugin    = (*VolumeBinding)(nil)
+)

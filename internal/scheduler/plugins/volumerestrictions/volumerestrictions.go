@@ -167,3 +167,8 @@ func (p *VolumeRestrictions) EventsToRegister() []framework.ClusterEventWithHint
 		{Event: framework.ClusterEvent{Resource: framework.PersistentVolumeClaim, ActionType: framework.Add | framework.Update}},
 	}
 }
+
+var (
+	_ framework.PreFilterPlugin = (*VolumeRestrictions)(nil)
+	_ framework.FilterPlugin    = (*VolumeRestrictions)(nil)
+)

@@ -126,3 +126,8 @@ func (p *VolumeZone) EventsToRegister() []framework.ClusterEventWithHint {
 		{Event: framework.ClusterEvent{Resource: framework.StorageClass, ActionType: framework.Add}},
 	}
 }
+
+var (
+	_ framework.PreFilterPlugin = (*VolumeZone)(nil)
+	_ framework.FilterPlugin    = (*VolumeZone)(nil)
+)
