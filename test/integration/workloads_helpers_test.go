@@ -15,10 +15,11 @@ import (
 // Helpers of the workload controller tests (ReplicaSet, ReplicationController,
 // Deployment). There is no kubelet: the tests play its part through pods/status.
 
-// wlEventually polls cond every 20 ms until it returns nil or 20 s pass.
+// wlEventually polls cond every 20 ms until it returns nil or 60 s pass (generous: CI
+// machines are often loaded).
 func wlEventually(t *testing.T, what string, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		err := cond()
 		if err == nil {
