@@ -100,7 +100,8 @@ func (c *Controller) claimReplicaSets(ctx context.Context, d *appsv1.Deployment)
 }
 
 // writeStatus writes the status (and annotations) of our copy, which then takes the
-// stored version.
+// stored version. Upstream's deployments/status resets only spec and labels, so the
+// revision annotation travels with the status, without bumping the generation.
 func (s *state) writeStatus(ctx context.Context) error {
 	updated, err := s.c.opts.Client.AppsV1().Deployments(s.d.Namespace).UpdateStatus(ctx, s.d, metav1.UpdateOptions{})
 	if err != nil {
