@@ -447,6 +447,8 @@ func TestIntegrationTablesAndMetadata(t *testing.T) {
 		}
 		if tbl := decodeTable(t, ev.Object); ev.Type != "ADDED" || tbl.Rows[0].Cells[0] != "later" {
 			t.Errorf("second Table event %s rows %v", ev.Type, tbl.Rows)
+		} else if len(tbl.ColumnDefinitions) != 0 {
+			t.Errorf("later Table events repeat the column definitions, as upstream does not")
 		}
 	})
 
