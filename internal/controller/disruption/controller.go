@@ -51,6 +51,8 @@ type Controller struct {
 	deployments appslisters.DeploymentLister
 	sets        appslisters.StatefulSetLister
 	loop        *base.Loop
+	// stale clears DisruptionTarget conditions of pods whose deletion never came.
+	stale *base.Loop
 }
 
 // New registers the informers; Run starts the controller.
@@ -63,6 +65,7 @@ func New(opts Options) (*Controller, error) {
 	}
 	c := &Controller{opts: opts}
 	c.loop = base.New(base.Options{Name: Name, Sync: c.sync, Workers: opts.Workers, Metrics: opts.Metrics, Logger: opts.Logger, Clock: opts.Clock})
+	c.stale = base.New(base.Options{Name: Name + "-stale-pod-disruption", Sync: c.syncStale, Metrics: opts.Metrics, Logger: opts.Logger, Clock: opts.Clock})
 	f := opts.Informers
 	pdbInf, podInf := f.Policy().V1().PodDisruptionBudgets(), f.Core().V1().Pods()
 	rcInf, rsInf, depInf, ssInf := f.Core().V1().ReplicationControllers(), f.Apps().V1().ReplicaSets(), f.Apps().V1().Deployments(), f.Apps().V1().StatefulSets()
@@ -71,8 +74,9 @@ func New(opts Options) (*Controller, error) {
 		return nil, err
 	}
 	if _, err := podInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: c.podChanged, DeleteFunc: c.podChanged,
-		UpdateFunc: func(oldObj, obj any) { c.podChanged(oldObj); c.podChanged(obj) },
+		AddFunc:    func(obj any) { c.podChanged(obj); c.stalePodChanged(obj) },
+		DeleteFunc: c.podChanged,
+		UpdateFunc: func(oldObj, obj any) { c.podChanged(oldObj); c.podChanged(obj); c.stalePodChanged(obj) },
 	}); err != nil {
 		return nil, err
 	}
@@ -87,11 +91,20 @@ func New(opts Options) (*Controller, error) {
 	}
 	c.loop.WaitFor(pdbInf.Informer().HasSynced, podInf.Informer().HasSynced, rcInf.Informer().HasSynced,
 		rsInf.Informer().HasSynced, depInf.Informer().HasSynced, ssInf.Informer().HasSynced)
+	c.stale.WaitFor(podInf.Informer().HasSynced)
 	return c, nil
 }
 
 // Run runs the controller until ctx is done.
-func (c *Controller) Run(ctx context.Context) error { return c.loop.Run(ctx) }
+func (c *Controller) Run(ctx context.Context) error {
+	done := make(chan error, 1)
+	go func() { done <- c.stale.Run(ctx) }()
+	err := c.loop.Run(ctx)
+	if serr := <-done; err == nil {
+		err = serr
+	}
+	return err
+}
 
 // podChanged queues the budgets whose selector matches the pod.
 func (c *Controller) podChanged(obj any) {

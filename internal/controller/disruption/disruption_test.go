@@ -145,3 +145,33 @@ func TestSyncUsesTheDeploymentScale(t *testing.T) {
 		t.Errorf("status %+v: want expected 4 (the Deployment's), desired 3, healthy 3, none allowed", st)
 	}
 }
+
+func TestStaleDisruptionTargetIsCleared(t *testing.T) {
+	t.Parallel()
+	marked := readyPod("marked", true, nil)
+	marked.Status.Conditions = append(marked.Status.Conditions, corev1.PodCondition{Type: corev1.DisruptionTarget,
+		Status: corev1.ConditionTrue, LastTransitionTime: metav1.NewTime(t0)})
+	client := fake.NewClientset(marked)
+	factory := informers.NewSharedInformerFactory(client, 0)
+	clk := clocktesting.NewFakeClock(t0.Add(time.Minute))
+	c, err := New(Options{Client: client, Informers: factory, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := factory.Core().V1().Pods().Informer().GetIndexer().Add(marked); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.syncStale(t.Context(), "ns/marked"); err == nil || err.Error() != "requeue after 1m0s" {
+		t.Fatalf("a condition one minute old: %v, want a requeue when it turns stale", err)
+	}
+	clk.Step(time.Minute)
+	if err := c.syncStale(t.Context(), "ns/marked"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := client.CoreV1().Pods("ns").Get(t.Context(), "marked", metav1.GetOptions{})
+	for _, cond := range got.Status.Conditions {
+		if cond.Type == corev1.DisruptionTarget && cond.Status != corev1.ConditionFalse {
+			t.Errorf("stale DisruptionTarget condition %+v, want False", cond)
+		}
+	}
+}
