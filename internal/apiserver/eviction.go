@@ -224,12 +224,12 @@ func (h *resourceHandler) deleteEvicted(ctx context.Context, pod *corev1.Pod, op
 		pod = out.(*corev1.Pod)
 	}
 	if checked {
+		// The pod deleted must be the one checked (and marked): a precondition the
+		// client gave was checked against it already.
 		if opts.Preconditions == nil {
 			opts.Preconditions = &metav1.Preconditions{}
 		}
-		if opts.Preconditions.ResourceVersion == nil {
-			opts.Preconditions.ResourceVersion = &pod.ResourceVersion
-		}
+		opts.Preconditions.ResourceVersion = &pod.ResourceVersion
 	}
 	_, _, err := h.delete(ctx, pod.Namespace, pod.Name, opts)
 	return err
