@@ -58,7 +58,7 @@ func startTaintEviction(_ context.Context, c *Context) (func(context.Context) er
 
 func startEndpoints(_ context.Context, c *Context) (func(context.Context) error, error) {
 	ctrl, err := endpoints.New(endpoints.Options{
-		Client: c.Client, Informers: c.Informers, Workers: c.Settings.Workers("endpoints"),
+		Client: c.Client, Informers: c.Informers, Recorder: c.Recorder("endpoint-controller"), Workers: c.Settings.Workers("endpoints"),
 		Metrics: c.Metrics, Logger: c.Logger,
 	})
 	if err != nil {
@@ -69,7 +69,7 @@ func startEndpoints(_ context.Context, c *Context) (func(context.Context) error,
 
 func startEndpointSlice(_ context.Context, c *Context) (func(context.Context) error, error) {
 	ctrl, err := endpointslice.New(endpointslice.Options{
-		Client: c.Client, Informers: c.Informers, Workers: c.Settings.Workers("endpointslice"),
+		Client: c.Client, Informers: c.Informers, Recorder: c.Recorder("endpoint-slice-controller"), Workers: c.Settings.Workers("endpointslice"),
 		Metrics: c.Metrics, Logger: c.Logger,
 	})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
 
 	"capstan/internal/controller/base"
 	"capstan/internal/controller/endpointutil"
@@ -32,6 +33,9 @@ const leaderAnnotation = "control-plane.alpha.kubernetes.io/leader"
 type Options struct {
 	Client    kubernetes.Interface
 	Informers informers.SharedInformerFactory
+	// Recorder for write failures (FailedToCreateEndpoint, FailedToUpdateEndpoint).
+	// Optional.
+	Recorder record.EventRecorder
 	// Workers syncing services. Default 1.
 	Workers int
 	Metrics *base.Metrics
@@ -51,6 +55,9 @@ type Controller struct {
 
 // New registers the informers; Run starts the controller.
 func New(opts Options) (*Controller, error) {
+	if opts.Recorder == nil {
+		opts.Recorder = &record.FakeRecorder{}
+	}
 	c := &Controller{opts: opts, triggers: endpointutil.NewTriggerTimes()}
 	c.loop = base.New(base.Options{Name: Name, Sync: c.sync, Workers: opts.Workers, Metrics: opts.Metrics, Logger: opts.Logger})
 	svcInf := opts.Informers.Core().V1().Services()
@@ -126,8 +133,14 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 			// The informer is behind (a later sync will update), or the namespace is going.
 			return nil
 		}
+		if err != nil {
+			c.opts.Recorder.Eventf(svc, corev1.EventTypeWarning, "FailedToCreateEndpoint", "Failed to create endpoint for service %s: %v", key, err)
+		}
 	} else {
 		_, err = c.opts.Client.CoreV1().Endpoints(ns).Update(ctx, desired, metav1.UpdateOptions{})
+		if err != nil && !apierrors.IsConflict(err) {
+			c.opts.Recorder.Eventf(svc, corev1.EventTypeWarning, "FailedToUpdateEndpoint", "Failed to update endpoint %s: %v", key, err)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("writing endpoints %s: %w", key, err)

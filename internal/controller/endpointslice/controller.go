@@ -14,6 +14,7 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
 
 	"capstan/internal/controller/base"
 	"capstan/internal/controller/endpointutil"
@@ -26,6 +27,8 @@ const Name = "endpointslice-controller"
 type Options struct {
 	Client    kubernetes.Interface
 	Informers informers.SharedInformerFactory
+	// Recorder for write failures (FailedToUpdateEndpointSlices). Optional.
+	Recorder record.EventRecorder
 	// MaxEndpointsPerSlice. Default 100.
 	MaxEndpointsPerSlice int
 	// Workers syncing services. Default 1.
@@ -50,6 +53,9 @@ type Controller struct {
 func New(opts Options) (*Controller, error) {
 	if opts.MaxEndpointsPerSlice <= 0 {
 		opts.MaxEndpointsPerSlice = MaxEndpointsPerSlice
+	}
+	if opts.Recorder == nil {
+		opts.Recorder = &record.FakeRecorder{}
 	}
 	c := &Controller{opts: opts, triggers: endpointutil.NewTriggerTimes(), writer: newWriter(opts.Client)}
 	c.loop = base.New(base.Options{Name: Name, Sync: c.sync, Workers: opts.Workers, Metrics: opts.Metrics, Logger: opts.Logger})
@@ -113,7 +119,11 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		owner:   *metav1.NewControllerRef(svc, corev1.SchemeGroupVersion.WithKind("Service")),
 		trigger: c.triggers.Compute(key, svc, pods),
 	}
-	return c.writer.apply(ctx, key, p, existing, m)
+	if err := c.writer.apply(ctx, key, p, existing, m); err != nil {
+		c.opts.Recorder.Eventf(svc, corev1.EventTypeWarning, "FailedToUpdateEndpointSlices", "Error updating Endpoint Slices for Service %s: %v", key, err)
+		return err
+	}
+	return nil
 }
 
 func (c *Controller) zoneOf(node string) string {
