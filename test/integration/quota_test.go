@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -134,6 +135,34 @@ func TestIntegrationResourceQuotaAndLimitRange(t *testing.T) {
 	q, _ = s.Client.CoreV1().ResourceQuotas("quota").Get(ctx, "cpu", metav1.GetOptions{})
 	if used := q.Status.Used[corev1.ResourceRequestsCPU]; used.String() != "200m" {
 		t.Errorf("cpu quota used %s, want the defaulted pod's 200m", used.String())
+	}
+
+	// Object counts of any resource: the controller counts them, admission refuses more.
+	if _, err := s.Client.CoordinationV1().Leases("quota").Create(ctx, &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "first"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Client.CoreV1().ResourceQuotas("quota").Create(ctx, &corev1.ResourceQuota{
+		ObjectMeta: metav1.ObjectMeta{Name: "leases"},
+		Spec:       corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{"count/leases.coordination.k8s.io": resource.MustParse("2")}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ndEventually(t, 10*time.Second, func(ctx context.Context) error {
+		q, err := s.Client.CoreV1().ResourceQuotas("quota").Get(ctx, "leases", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if used, ok := q.Status.Used["count/leases.coordination.k8s.io"]; !ok || used.Value() != 1 {
+			return fmt.Errorf("lease quota status %+v: want 1 used", q.Status)
+		}
+		return nil
+	})
+	if _, err := s.Client.CoordinationV1().Leases("quota").Create(ctx, &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "second"}}, metav1.CreateOptions{}); err != nil {
+		t.Errorf("the second lease under a quota of 2: %v", err)
+	}
+	_, err = s.Client.CoordinationV1().Leases("quota").Create(ctx, &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "third"}}, metav1.CreateOptions{})
+	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "exceeded quota: leases, requested: count/leases.coordination.k8s.io=1, used: count/leases.coordination.k8s.io=2, limited: count/leases.coordination.k8s.io=2") {
+		t.Errorf("the third lease: %v", err)
 	}
 
 	// Claims are checked against PersistentVolumeClaim items.
