@@ -93,6 +93,15 @@ func (deploymentStrategy) ValidateUpdate(_ context.Context, obj, old runtime.Obj
 	return append(errs, validateImmutableSelector(d.Spec.Selector, oldD.Spec.Selector)...)
 }
 
+// PrepareForStatusUpdate keeps the spec and labels, as upstream's deployment status strategy
+// does: the controller records deployment.kubernetes.io/revision through /status, so
+// annotations may change there.
+func (deploymentStrategy) PrepareForStatusUpdate(_ context.Context, obj, old runtime.Object) {
+	d, oldD := obj.(*appsv1.Deployment), old.(*appsv1.Deployment)
+	d.Spec = *oldD.Spec.DeepCopy()
+	d.Labels = oldD.DeepCopy().Labels
+}
+
 func (deploymentStrategy) ValidateStatusUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
 	d, oldD := obj.(*appsv1.Deployment), old.(*appsv1.Deployment)
 	return validateDeploymentStatus(&d.Status, &oldD.Status)
