@@ -52,7 +52,13 @@ type Controller struct {
 
 	mu       sync.Mutex
 	monitors map[schema.GroupVersionResource]*monitor
+	// started is when Run began; see synced.
+	started time.Time
 }
+
+// syncTimeout is how long the workers wait for every monitor to list its resource before
+// they start anyway: one broken resource must not stop collection everywhere.
+const syncTimeout = time.Minute
 
 // monitor watches one resource.
 type monitor struct {
@@ -85,6 +91,9 @@ func New(opts Options) *Controller {
 
 // Run watches every deletable resource and collects until ctx is done.
 func (c *Controller) Run(ctx context.Context) error {
+	c.mu.Lock()
+	c.started = time.Now()
+	c.mu.Unlock()
 	go c.builder.run()
 	defer c.builder.events.ShutDown()
 	if err := c.syncMonitors(ctx); err != nil {
@@ -122,8 +131,12 @@ func (c *Controller) synced() bool {
 	if len(c.monitors) == 0 {
 		return false
 	}
-	for _, m := range c.monitors {
+	for gvr, m := range c.monitors {
 		if !m.informer.HasSynced() {
+			if !c.started.IsZero() && time.Since(c.started) > syncTimeout {
+				c.log.Warn("starting before every monitor synced", "resource", gvr)
+				return true
+			}
 			return false
 		}
 	}
