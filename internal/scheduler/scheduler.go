@@ -255,5 +255,18 @@ func RunWithConfigFile(ctx context.Context, rc *rest.Config, file string, log *s
 			return err
 		}
 	}
-	return Run(ctx, Options{Config: rc, Configuration: cfg, Logger: log})
+	// A scheduler that loses its lease stops scheduling; upstream's process would exit and
+	// be restarted. In the server it campaigns again with fresh state instead.
+	for {
+		err := Run(ctx, Options{Config: rc, Configuration: cfg, Logger: log})
+		if ctx.Err() != nil {
+			return nil
+		}
+		log.Error("scheduler stopped; starting again", "component", "kube-scheduler", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
 }
