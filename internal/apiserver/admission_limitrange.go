@@ -5,6 +5,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"capstan/internal/quota"
@@ -20,11 +21,11 @@ func (s *Server) admitLimitRanges(ctx context.Context, h *resourceHandler, obj r
 	if !isPod && !isClaim || isSystemWrite(ctx) {
 		return nil
 	}
-	ns := pod.GetNamespace()
-	name := pod.GetName()
-	if isClaim {
-		ns, name = pvc.Namespace, pvc.Name
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return err
 	}
+	ns, name := m.GetNamespace(), m.GetName()
 	ranges, err := s.limitRanges(ctx, ns)
 	if err != nil || len(ranges) == 0 {
 		return err
