@@ -137,7 +137,9 @@ func volumeFits(pv *corev1.PersistentVolume, pvc *corev1.PersistentVolumeClaim, 
 	if ref := pv.Spec.ClaimRef; ref != nil && (ref.Namespace != pvc.Namespace || ref.Name != pvc.Name || ref.UID != "" && ref.UID != pvc.UID) {
 		return false
 	}
-	if pv.Status.Phase != "" && pv.Status.Phase != corev1.VolumeAvailable && pv.Spec.ClaimRef == nil {
+	// Upstream takes only Available volumes; a Pending one (no volume binder has looked at
+	// it yet, as when the cluster runs none) is as good here. Released and Failed ones are not.
+	if pv.Status.Phase == corev1.VolumeReleased || pv.Status.Phase == corev1.VolumeFailed {
 		return false
 	}
 	pvMode, claimMode := corev1.PersistentVolumeFilesystem, corev1.PersistentVolumeFilesystem
