@@ -125,3 +125,16 @@ func TestBeyondLimitPicksTheOldest(t *testing.T) {
 		t.Errorf("limit 4 deletes %v", got)
 	}
 }
+
+func TestTimeZoneShiftsTheStartTimes(t *testing.T) {
+	t.Parallel()
+	tz := "Asia/Tokyo" // UTC+9, no daylight saving
+	cj := &batchv1.CronJob{Spec: batchv1.CronJobSpec{Schedule: "0 1 * * *", TimeZone: &tz}}
+	sched := mustParse(t, scheduleSpec(cj))
+	// 01:00 in Tokyo is 16:00 UTC the day before.
+	got, _ := mostRecent(sched, t0, t0.Add(24*time.Hour))
+	want := time.Date(2024, 3, 1, 16, 0, 0, 0, time.UTC)
+	if got == nil || !got.Equal(want) {
+		t.Errorf("most recent start %v, want %v", got, want)
+	}
+}

@@ -269,3 +269,37 @@ func TestSyncSuspendDeletesWithoutCountingFailures(t *testing.T) {
 		t.Errorf("suspended: %d pods, status %+v", len(h.pods()), j.Status)
 	}
 }
+
+func TestSyncBackoffLimitPerIndexFailsIndexesThenTheJob(t *testing.T) {
+	t.Parallel()
+	job := newJob(3, 3)
+	job.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion)
+	job.Spec.BackoffLimitPerIndex = ptr.To[int32](1)
+	job.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
+		Action: batchv1.PodFailurePolicyActionFailIndex,
+		OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{1}},
+	}}}
+	h := newHarness(t, job)
+	_, _ = h.sync()
+	byIndex := map[string]string{}
+	for _, p := range h.pods() {
+		byIndex[p.Annotations[indexAnnotation]] = p.Name
+		if p.Annotations[failureCountAnnotation] != "0" {
+			t.Errorf("pod %s failure count %q, want 0", p.Name, p.Annotations[failureCountAnnotation])
+		}
+	}
+	h.setPhase(byIndex["0"], corev1.PodFailed, 0) // exit code 1: FailIndex
+	h.setPhase(byIndex["1"], corev1.PodSucceeded, 0)
+	h.setPhase(byIndex["2"], corev1.PodSucceeded, 0)
+	j, _ := h.sync()
+	if deref(j.Status.FailedIndexes) != "0" || j.Status.CompletedIndexes != "1,2" {
+		t.Fatalf("status %+v", j.Status)
+	}
+	j, _ = h.sync()
+	if c := findCondition(j, batchv1.JobFailed); c == nil || c.Reason != batchv1.JobReasonFailedIndexes {
+		t.Errorf("conditions %+v", j.Status.Conditions)
+	}
+	if len(running(h.pods())) != 0 {
+		t.Errorf("a failed index was retried: %v", running(h.pods()))
+	}
+}
