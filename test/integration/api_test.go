@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
+	"capstan/internal/server"
 	capstantesting "capstan/internal/testing"
 )
 
@@ -191,7 +193,7 @@ func TestIntegrationWatchAndPagination(t *testing.T) {
 		t.Errorf("last event %s, want DELETED", got[want-1])
 	}
 
-	// Pages of 7 see every object exactly once.
+	// Pages of 7 see every object exactly once (the 24 left and the namespace's root CA).
 	seen := map[string]int{}
 	opts := metav1.ListOptions{Limit: 7}
 	pages := 0
@@ -202,15 +204,17 @@ func TestIntegrationWatchAndPagination(t *testing.T) {
 		}
 		pages++
 		for _, cm := range page.Items {
-			seen[cm.Name]++
+			if strings.HasPrefix(cm.Name, "cm-") {
+				seen[cm.Name]++
+			}
 		}
 		if page.Continue == "" {
 			break
 		}
 		opts.Continue = page.Continue
 	}
-	if len(seen) != 24 || pages != 4 {
-		t.Errorf("paginated list saw %d objects in %d pages, want 24 in 4", len(seen), pages)
+	if len(seen) != 24 || pages < 4 {
+		t.Errorf("paginated list saw %d of our objects in %d pages, want 24 in at least 4", len(seen), pages)
 	}
 	for name, n := range seen {
 		if n != 1 {
@@ -357,7 +361,14 @@ func TestIntegrationGracefulPodDeletion(t *testing.T) {
 }
 
 func TestIntegrationFinalizersAndPropagation(t *testing.T) {
-	s := start(t)
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	// Without the garbage collector, which would act on the orphan finalizer at once: this
+	// test is about what the API server records.
+	s := capstantesting.StartServerWith(t, func(o *server.Options) {
+		o.Controllers = []string{"*", "-garbage-collector-controller"}
+	})
 	ctx := t.Context()
 	cms := s.Client.CoreV1().ConfigMaps("default")
 	if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "held", Finalizers: []string{"example.com/hold"}}}, metav1.CreateOptions{}); err != nil {
