@@ -276,7 +276,7 @@ func TestSyncBackoffLimitPerIndexFailsIndexesThenTheJob(t *testing.T) {
 	job.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion)
 	job.Spec.BackoffLimitPerIndex = ptr.To[int32](1)
 	job.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
-		Action: batchv1.PodFailurePolicyActionFailIndex,
+		Action:      batchv1.PodFailurePolicyActionFailIndex,
 		OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{1}},
 	}}}
 	h := newHarness(t, job)
