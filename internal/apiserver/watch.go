@@ -5,6 +5,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"net/http"
+	"reflect"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -81,7 +82,9 @@ func (h *resourceHandler) serveWatch(ctx context.Context, w http.ResponseWriter,
 				return nil
 			}
 			buf.Reset()
-			obj, encoder := ev.Object, embedded
+			// Event objects are shared by every watcher; encoding sets apiVersion and kind
+			// on the top-level struct, so each watcher encodes its own shallow copy.
+			obj, encoder := shallowCopy(ev.Object), embedded
 			if ev.Type == watch.Error {
 				encoder = tableEnc
 			} else if out.as == "Table" && ev.Type != watch.Bookmark {
@@ -106,4 +109,16 @@ func (h *resourceHandler) serveWatch(ctx context.Context, w http.ResponseWriter,
 			}
 		}
 	}
+}
+
+// shallowCopy copies the top-level struct of obj (its TypeMeta is then ours to set); maps,
+// slices and pointers stay shared and must not be changed.
+func shallowCopy(obj runtime.Object) runtime.Object {
+	v := reflect.ValueOf(obj)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return obj
+	}
+	c := reflect.New(v.Elem().Type())
+	c.Elem().Set(v.Elem())
+	return c.Interface().(runtime.Object)
 }
