@@ -61,16 +61,20 @@ func deleteContent(ctx context.Context, meta metadata.Interface, ns string, reso
 	opts := metav1.DeleteOptions{PropagationPolicy: &background}
 	for _, r := range resources {
 		client := meta.Resource(r.gvr).Namespace(ns)
-		if r.collection {
-			err := client.DeleteCollection(ctx, opts, metav1.ListOptions{})
-			if err != nil && !apierrors.IsMethodNotSupported(err) && !apierrors.IsNotFound(err) {
-				o.deleteFailures = append(o.deleteFailures, fmt.Sprintf("%s: %v", r.name(), err))
-				continue
-			}
-		}
+		// Most resources are empty: a list (served from the watch cache) is the cheapest
+		// way to find out.
 		list, err := client.List(ctx, metav1.ListOptions{})
 		if apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) {
 			continue
+		}
+		if err == nil && len(list.Items) > 0 && r.collection {
+			err = client.DeleteCollection(ctx, opts, metav1.ListOptions{})
+			if apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) {
+				err = nil
+			}
+			if err == nil {
+				list, err = client.List(ctx, metav1.ListOptions{})
+			}
 		}
 		if err == nil {
 			deleted, derr := deleteEach(ctx, client, list.Items)
