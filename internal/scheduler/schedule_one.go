@@ -18,6 +18,10 @@ import (
 
 // Adaptive percentageOfNodesToScore bounds (upstream's).
 const (
+	// noNodesRejector stands for "no node exists" among a pod's rejecting plugins, so the
+	// pod waits for a node to be added instead of retrying with backoff.
+	noNodesRejector = "NoNodesAvailable"
+
 	minFeasibleNodesToFind           = 100
 	minFeasibleNodesPercentageToFind = 5
 )
@@ -264,6 +268,7 @@ func (s *Scheduler) handleFitFailure(ctx context.Context, fw *framework.Framewor
 	var fitErr *FitError
 	if !errors.As(err, &fitErr) {
 		if errors.Is(err, ErrNoNodesAvailable) {
+			qpi.UnschedulablePlugins = sets.New(noNodesRejector)
 			s.metrics.attempts.WithLabelValues("unschedulable", fw.ProfileName()).Inc()
 			s.metrics.attemptDuration.WithLabelValues("unschedulable", fw.ProfileName()).Observe(s.clock.Since(start).Seconds())
 			s.handleFailure(ctx, fw, qpi, err, corev1.PodReasonUnschedulable, "", start)

@@ -209,6 +209,8 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, b
 		s.profiles[fw.ProfileName()] = fw
 		preEnqueue[fw.ProfileName()] = fw.RunPreEnqueuePlugins
 		events[fw.ProfileName()] = fw.EventsToRegister()
+		// Pods that failed because there are no nodes at all wait for a node.
+		events[fw.ProfileName()][noNodesRejector] = []framework.ClusterEventWithHint{{Event: framework.EventNodeAdd}}
 		if less == nil {
 			less = fw.QueueSortLess
 		}

@@ -183,3 +183,16 @@ func TestIntegrationSchedulerHostPorts(t *testing.T) {
 	schCreate(t, c, "default", udp)
 	schWaitBound(t, c, "default", "dns")
 }
+
+func TestIntegrationSchedulerWaitsForANode(t *testing.T) {
+	s := start(t)
+	c := s.Client
+	schCreate(t, c, "default", schPod("early", "", ""))
+	if msg := schWaitUnschedulable(t, c, "default", "early"); msg != "no nodes available to schedule pods" {
+		t.Errorf("message %q", msg)
+	}
+	schNode(t, c, schNodeSpec{name: "late"})
+	if node := schWaitBound(t, c, "default", "early"); node != "late" {
+		t.Errorf("early on %s", node)
+	}
+}
