@@ -7,6 +7,8 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"capstan/internal/controller/pods"
 )
 
 const finalizer = batchv1.JobTrackingFinalizer
@@ -63,7 +65,7 @@ func (c counts) pending(p *corev1.Pod) bool {
 }
 
 // classify sorts a job's pods into the tally.
-func classify(job *batchv1.Job, pods []*corev1.Pod, c counts) tally {
+func classify(job *batchv1.Job, all []*corev1.Pod, c counts) tally {
 	t := tally{perIndex: map[int]indexHistory{}}
 	indexed := isIndexed(job)
 	completions := int(deref(job.Spec.Completions))
@@ -71,12 +73,12 @@ func classify(job *batchv1.Job, pods []*corev1.Pod, c counts) tally {
 		t.succeeded = parseIndexes(job.Status.CompletedIndexes, completions)
 		t.failed = parseIndexes(deref(job.Status.FailedIndexes), completions)
 	}
-	for _, p := range pods {
-		terminal := p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+	for _, p := range all {
+		terminal := pods.IsTerminal(p)
 		switch {
 		case !terminal && p.DeletionTimestamp == nil:
 			t.active = append(t.active, p)
-			if ready(p) {
+			if pods.IsReady(p) {
 				t.ready++
 			}
 		case !terminal:
@@ -163,15 +165,6 @@ func annotationCount(p *corev1.Pod, key string) int {
 		return 0
 	}
 	return n
-}
-
-func ready(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 func isIndexed(job *batchv1.Job) bool {

@@ -17,6 +17,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"capstan/internal/controller/base"
+	"capstan/internal/controller/pods"
 )
 
 // Name is the controller's name in --controllers.
@@ -160,14 +161,14 @@ func (c *Controller) deletedNodes(ctx context.Context, missing []string) (map[st
 // failAndDelete marks a pod that is not yet terminal Failed (with cond, when given) so
 // its controller counts it as failed, then force-deletes it.
 func (c *Controller) failAndDelete(ctx context.Context, p *corev1.Pod, cond *corev1.PodCondition) error {
-	pods := c.opts.Client.CoreV1().Pods(p.Namespace)
-	if !terminated(p) {
+	podClient := c.opts.Client.CoreV1().Pods(p.Namespace)
+	if !pods.IsTerminal(p) {
 		p = p.DeepCopy()
 		p.Status.Phase = corev1.PodFailed
 		if cond != nil {
 			setCondition(&p.Status, *cond, c.opts.Clock.Now())
 		}
-		if _, err := pods.UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
+		if _, err := podClient.UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
 			if apierrors.IsNotFound(err) {
 				return nil
 			}
@@ -176,7 +177,7 @@ func (c *Controller) failAndDelete(ctx context.Context, p *corev1.Pod, cond *cor
 	}
 	c.log.Info("force deleting pod", "pod", p.Namespace+"/"+p.Name)
 	uid := p.UID
-	err := pods.Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: new(int64), Preconditions: &metav1.Preconditions{UID: &uid}})
+	err := podClient.Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: new(int64), Preconditions: &metav1.Preconditions{UID: &uid}})
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return fmt.Errorf("deleting pod %s/%s: %w", p.Namespace, p.Name, err)
 	}

@@ -4,25 +4,22 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"capstan/internal/controller/pods"
 )
 
 // outOfServiceTaint marks a node an operator declared shut down for good.
 const outOfServiceTaint = "node.kubernetes.io/out-of-service"
 
-// terminated reports a pod in a terminal phase.
-func terminated(p *corev1.Pod) bool {
-	return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
-}
-
 // excessTerminated returns the terminated pods beyond threshold, the ones to delete
 // first: evicted pods, then the oldest. A threshold of 0 or less keeps everything.
-func excessTerminated(pods []*corev1.Pod, threshold int) []*corev1.Pod {
+func excessTerminated(all []*corev1.Pod, threshold int) []*corev1.Pod {
 	if threshold <= 0 {
 		return nil
 	}
 	var done []*corev1.Pod
-	for _, p := range pods {
-		if terminated(p) {
+	for _, p := range all {
+		if pods.IsTerminal(p) {
 			done = append(done, p)
 		}
 	}
