@@ -38,6 +38,26 @@ type AffinityTerm struct {
 	// HasNamespaceSelector says the term set a namespace selector (NamespaceSelector is
 	// labels.Nothing() otherwise).
 	HasNamespaceSelector bool
+
+	// Matching runs for every pod of the cluster in a cycle, so the common forms are
+	// precompiled: a selector of only key=value requirements (eqOK, eq), and a single
+	// namespace (oneNS).
+	eq    []labelKV
+	eqOK  bool
+	oneNS string
+}
+
+type labelKV struct{ key, value string }
+
+// SetNamespaces replaces the term's namespace set.
+func (t *AffinityTerm) SetNamespaces(ns sets.Set[string]) {
+	t.Namespaces = ns
+	t.oneNS = ""
+	if ns.Len() == 1 {
+		for n := range ns {
+			t.oneNS = n
+		}
+	}
 }
 
 // WeightedAffinityTerm is a preferred term with its weight.
@@ -48,10 +68,24 @@ type WeightedAffinityTerm struct {
 
 // Matches says whether pod (whose namespace has nsLabels) matches the term.
 func (t *AffinityTerm) Matches(pod *corev1.Pod, nsLabels labels.Set) bool {
-	if t.Namespaces.Has(pod.Namespace) || t.NamespaceSelector.Matches(nsLabels) {
-		return t.Selector.Matches(labels.Set(pod.Labels))
+	inNS := false
+	if t.oneNS != "" {
+		inNS = t.oneNS == pod.Namespace
+	} else {
+		inNS = t.Namespaces.Has(pod.Namespace)
 	}
-	return false
+	if !inNS && !t.NamespaceSelector.Matches(nsLabels) {
+		return false
+	}
+	if t.eqOK {
+		for _, kv := range t.eq {
+			if v, ok := pod.Labels[kv.key]; !ok || v != kv.value {
+				return false
+			}
+		}
+		return true
+	}
+	return t.Selector.Matches(labels.Set(pod.Labels))
 }
 
 // NewPodInfo derives a PodInfo from pod. pod must not be changed afterwards.
@@ -145,6 +179,19 @@ func NewAffinityTerm(pod *corev1.Pod, term *corev1.PodAffinityTerm) (AffinityTer
 	if len(term.Namespaces) == 0 && term.NamespaceSelector == nil {
 		ns.Insert(pod.Namespace)
 	}
-	return AffinityTerm{Namespaces: ns, Selector: sel, TopologyKey: term.TopologyKey, NamespaceSelector: nsSel,
-		HasNamespaceSelector: term.NamespaceSelector != nil}, nil
+	t := AffinityTerm{Selector: sel, TopologyKey: term.TopologyKey, NamespaceSelector: nsSel,
+		HasNamespaceSelector: term.NamespaceSelector != nil}
+	t.SetNamespaces(ns)
+	if ls := term.LabelSelector; ls != nil && len(ls.MatchExpressions) == 0 && len(term.MismatchLabelKeys) == 0 {
+		t.eqOK = true
+		for k, v := range ls.MatchLabels {
+			t.eq = append(t.eq, labelKV{k, v})
+		}
+		for _, k := range term.MatchLabelKeys {
+			if v, ok := pod.Labels[k]; ok {
+				t.eq = append(t.eq, labelKV{k, v})
+			}
+		}
+	}
+	return t, nil
 }

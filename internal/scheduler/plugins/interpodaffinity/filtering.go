@@ -2,7 +2,6 @@ package interpodaffinity
 
 import (
 	"context"
-	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -51,38 +50,92 @@ func (p *InterPodAffinity) PreFilter(ctx context.Context, state *framework.Cycle
 		nsLabels:      p.namespaceLabels(pod.Namespace),
 		existingAnti:  counts{}, affinity: counts{}, anti: counts{},
 	}
-	var mu sync.Mutex
-	framework.ParallelizeUntil(ctx, p.parallel, len(withAnti), func(i int) {
+	// Each worker counts into its own slot, merged afterwards.
+	slots := make([][]tpDelta, framework.Workers(p.parallel, len(withAnti)))
+	framework.ParallelizeWorkers(ctx, p.parallel, len(withAnti), func(w, i int) {
 		ni := withAnti[i]
-		local := counts{}
 		for _, ex := range ni.PodsWithRequiredAntiAffinity {
-			s.countExistingAnti(local, ex, pod, ni.Node(), 1)
-		}
-		if len(local) > 0 {
-			mu.Lock()
-			s.existingAnti.merge(local)
-			mu.Unlock()
+			slots[w] = s.existingAntiMatches(slots[w], ex, pod, ni.Node())
 		}
 	})
+	s.existingAnti = make(counts, total(slots))
+	for _, ds := range slots {
+		for _, d := range ds {
+			s.existingAnti[d.tp] += d.n
+		}
+	}
 	if len(s.affinityTerms) > 0 || len(s.antiTerms) > 0 {
 		nodes := snap.NodeInfoList
-		framework.ParallelizeUntil(ctx, p.parallel, len(nodes), func(i int) {
+		n := framework.Workers(p.parallel, len(nodes))
+		affSlots, antiSlots := make([][]tpDelta, n), make([][]tpDelta, n)
+		framework.ParallelizeWorkers(ctx, p.parallel, len(nodes), func(w, i int) {
 			ni := nodes[i]
-			aff, anti := counts{}, counts{}
 			for _, ex := range ni.Pods {
-				s.countIncoming(aff, anti, ex.Pod, ni.Node(), 1)
-			}
-			if len(aff) > 0 || len(anti) > 0 {
-				mu.Lock()
-				s.affinity.merge(aff)
-				s.anti.merge(anti)
-				mu.Unlock()
+				affSlots[w], antiSlots[w] = s.incomingMatches(affSlots[w], antiSlots[w], ex.Pod, ni.Node())
 			}
 		})
+		s.affinity, s.anti = make(counts, total(affSlots)), make(counts, total(antiSlots))
+		for w := range n {
+			for _, d := range affSlots[w] {
+				s.affinity[d.tp] += d.n
+			}
+			for _, d := range antiSlots[w] {
+				s.anti[d.tp] += d.n
+			}
+		}
 	}
 	s.noteKeys()
 	state.Write(preFilterKey, s)
 	return nil, nil
+}
+
+func total(slots [][]tpDelta) int {
+	n := 0
+	for _, s := range slots {
+		n += len(s)
+	}
+	return n
+}
+
+// tpDelta is a count for one domain.
+type tpDelta struct {
+	tp topologyPair
+	n  int64
+}
+
+// existingAntiMatches appends the domains of ex's anti-affinity terms matching the pod.
+func (s *preFilterState) existingAntiMatches(out []tpDelta, ex *framework.PodInfo, pod *corev1.Pod, node *corev1.Node) []tpDelta {
+	for i := range ex.RequiredAntiAffinityTerms {
+		t := &ex.RequiredAntiAffinityTerms[i]
+		if !t.Matches(pod, s.nsLabels) {
+			continue
+		}
+		if v, ok := node.Labels[t.TopologyKey]; ok {
+			out = append(out, tpDelta{topologyPair{t.TopologyKey, v}, 1})
+		}
+	}
+	return out
+}
+
+// incomingMatches appends the domains where ex counts for the pod's affinity and
+// anti-affinity terms.
+func (s *preFilterState) incomingMatches(aff, anti []tpDelta, ex *corev1.Pod, node *corev1.Node) ([]tpDelta, []tpDelta) {
+	if podMatchesAll(s.affinityTerms, ex) {
+		for i := range s.affinityTerms {
+			if v, ok := node.Labels[s.affinityTerms[i].TopologyKey]; ok {
+				aff = append(aff, tpDelta{topologyPair{s.affinityTerms[i].TopologyKey, v}, 1})
+			}
+		}
+	}
+	for i := range s.antiTerms {
+		if !s.antiTerms[i].Matches(ex, nil) {
+			continue
+		}
+		if v, ok := node.Labels[s.antiTerms[i].TopologyKey]; ok {
+			anti = append(anti, tpDelta{topologyPair{s.antiTerms[i].TopologyKey, v}, 1})
+		}
+	}
+	return aff, anti
 }
 
 // countExistingAnti counts the domains of existing pod ex's anti-affinity terms that match

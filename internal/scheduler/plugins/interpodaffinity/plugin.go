@@ -73,7 +73,7 @@ func (p *InterPodAffinity) mergeNamespaces(terms []framework.AffinityTerm) []fra
 				}
 			}
 		}
-		out[i].Namespaces = ns
+		out[i].SetNamespaces(ns)
 		out[i].NamespaceSelector = labels.Nothing()
 		out[i].HasNamespaceSelector = false
 	}

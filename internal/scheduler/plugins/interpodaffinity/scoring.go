@@ -70,6 +70,9 @@ func (p *InterPodAffinity) PreScore(ctx context.Context, state *framework.CycleS
 		}
 		local := scores{}
 		for _, ex := range pods {
+			if !own && len(ex.RequiredAffinityTerms) == 0 && len(ex.PreferredAffinityTerms) == 0 && len(ex.PreferredAntiAffinityTerms) == 0 {
+				continue // only required anti-affinity: nothing to score
+			}
 			p.scoreExisting(local, ex, pod, nsLabels, node, pref, prefAnti)
 		}
 		if len(local) > 0 {
