@@ -126,7 +126,7 @@ func jobCondition(t *testing.T, c kubernetes.Interface, name string, typ batchv1
 }
 
 func TestIntegrationJobs(t *testing.T) {
-	s := lcStartWith(t, "job-controller", "garbage-collector-controller")
+	s := lcStartWith(t, "job-controller", "garbage-collector-controller", "ttl-after-finished-controller")
 	ctx := t.Context()
 	jobs := s.Client.BatchV1().Jobs("default")
 
@@ -275,6 +275,24 @@ func TestIntegrationJobs(t *testing.T) {
 		if j, _ := jobs.Get(ctx, "pausable", metav1.GetOptions{}); findJobCondition(j, batchv1.JobSuspended).Reason != "JobResumed" {
 			t.Errorf("conditions after resume %+v", j.Status.Conditions)
 		}
+	})
+
+	t.Run("a finished job with a TTL goes, and its pods with it", func(t *testing.T) {
+		j := lcJob("ephemeral", 1, 1)
+		zero := int32(0)
+		j.Spec.TTLSecondsAfterFinished = &zero
+		if _, err := jobs.Create(ctx, j, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		finishPod(t, s.Client, waitRunning(t, s.Client, "ephemeral", 1)[0], corev1.PodSucceeded, 0)
+		lcWait(t, "the job and its pods to be gone", func() (bool, error) {
+			_, err := jobs.Get(ctx, "ephemeral", metav1.GetOptions{})
+			if !apierrors.IsNotFound(err) {
+				return false, err
+			}
+			list, err := s.Client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: batchv1.JobNameLabel + "=ephemeral"})
+			return err == nil && len(list.Items) == 0, err
+		})
 	})
 
 	t.Run("activeDeadlineSeconds fails a job that runs too long", func(t *testing.T) {
