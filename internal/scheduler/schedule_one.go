@@ -71,6 +71,9 @@ func (s *Scheduler) scheduleOne(ctx context.Context) {
 	select {
 	case s.bindSlots <- struct{}{}:
 	case <-ctx.Done():
+		_ = s.cache.ForgetPod(&assumed)
+		s.queue.Done(pod.UID)
+		return
 	}
 	s.bindings.Add(1)
 	go func() {
