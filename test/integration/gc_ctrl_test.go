@@ -144,6 +144,15 @@ func TestIntegrationGarbageCollector(t *testing.T) {
 		}
 	})
 
+	t.Run("an owner reference whose uid names no object is dangling", func(t *testing.T) {
+		impostor := lcConfigMap(t, s.Client, "default", "same-name", nil)
+		lcConfigMap(t, s.Client, "default", "uid-dep", nil, metav1.OwnerReference{APIVersion: "v1", Kind: "ConfigMap", Name: "same-name", UID: "0a0a0a0a-dead-beef-0000-000000000000"})
+		lcGone(t, s.Client, "default", "uid-dep")
+		if _, err := cms.Get(ctx, impostor.Name, metav1.GetOptions{}); err != nil {
+			t.Errorf("the object holding the name was touched: %v", err)
+		}
+	})
+
 	t.Run("an owner in another namespace is absent, and said so", func(t *testing.T) {
 		if _, err := s.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "elsewhere"}}, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
