@@ -2,6 +2,8 @@ package controllermanager
 
 import (
 	"context"
+	"fmt"
+	"os"
 
 	"capstan/internal/controller/cronjob"
 	"capstan/internal/controller/garbagecollector"
@@ -31,12 +33,25 @@ func startServiceAccount(_ context.Context, c *Context) (runFunc, error) {
 }
 
 func startRootCAPublisher(_ context.Context, c *Context) (runFunc, error) {
-	if len(c.Settings.RootCAPEM) == 0 {
-		c.Logger.Info("no root CA configured; not publishing kube-root-ca.crt", "controller", rootca.Name)
+	// Like upstream without --root-ca-file: publish the CA the controller-manager itself
+	// trusts for the API server.
+	ca := c.Settings.RootCAPEM
+	if len(ca) == 0 && c.Config != nil {
+		ca = c.Config.CAData
+		if len(ca) == 0 && c.Config.CAFile != "" {
+			data, err := os.ReadFile(c.Config.CAFile)
+			if err != nil {
+				return nil, fmt.Errorf("%s: reading the CA: %w", rootca.Name, err)
+			}
+			ca = data
+		}
+	}
+	if len(ca) == 0 {
+		c.Logger.Info("no root CA known; not publishing kube-root-ca.crt", "controller", rootca.Name)
 		return nil, nil
 	}
 	ctrl, err := rootca.New(rootca.Options{
-		Client: c.Client, Informers: c.Informers, RootCA: c.Settings.RootCAPEM,
+		Client: c.Client, Informers: c.Informers, RootCA: ca,
 		Workers: c.Settings.Workers("root-ca-certificate-publisher"), Metrics: c.Metrics, Logger: c.Logger,
 	})
 	if err != nil {
