@@ -196,3 +196,24 @@ func TestIntegrationSchedulerWaitsForANode(t *testing.T) {
 		t.Errorf("early on %s", node)
 	}
 }
+
+func TestIntegrationSchedulerFinishedPodsFreeTheirRoom(t *testing.T) {
+	s := start(t)
+	c := s.Client
+	schNode(t, c, schNodeSpec{name: "n1", cpu: "1"})
+	schCreate(t, c, "default", schPod("job", "1", ""))
+	schWaitBound(t, c, "default", "job")
+	schCreate(t, c, "default", schPod("next", "1", ""))
+	schWaitUnschedulable(t, c, "default", "next")
+
+	// The pod succeeds (as its kubelet would report): its cpu is free again.
+	p, err := c.CoreV1().Pods("default").Get(t.Context(), "job", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Status.Phase = corev1.PodSucceeded
+	if _, err := c.CoreV1().Pods("default").UpdateStatus(t.Context(), p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	schWaitBound(t, c, "default", "next")
+}
