@@ -18,8 +18,7 @@ import (
 	"capstan/internal/scheduler/framework"
 )
 
-// stripManagedFields drops what the scheduler never reads, to keep 10,000s of cached pods
-// small.
+// stripManagedFields drops managed fields, which the scheduler never reads.
 func stripManagedFields(obj any) (any, error) {
 	if a, err := meta.Accessor(obj); err == nil && a.GetManagedFields() != nil {
 		a.SetManagedFields(nil)
@@ -27,12 +26,44 @@ func stripManagedFields(obj any) (any, error) {
 	return obj, nil
 }
 
+// stripPod keeps, of a cached pod, what scheduling reads, so that 10,000s of pods stay small:
+// containers keep their name, image, resources, ports and restart policy; volumes keep the
+// sources plugins look at; container statuses and the last-applied annotation go. The
+// scheduler never writes a pod back whole, so nothing it drops can be lost.
+func stripPod(obj any) (any, error) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return stripManagedFields(obj)
+	}
+	pod.ManagedFields = nil
+	if _, ok := pod.Annotations[corev1.LastAppliedConfigAnnotation]; ok {
+		delete(pod.Annotations, corev1.LastAppliedConfigAnnotation)
+	}
+	strip := func(cs []corev1.Container) {
+		for i := range cs {
+			c := &cs[i]
+			cs[i] = corev1.Container{Name: c.Name, Image: c.Image, Resources: c.Resources, Ports: c.Ports, RestartPolicy: c.RestartPolicy}
+		}
+	}
+	strip(pod.Spec.Containers)
+	strip(pod.Spec.InitContainers)
+	pod.Spec.EphemeralContainers = nil
+	for i := range pod.Spec.Volumes {
+		v := &pod.Spec.Volumes[i]
+		src := v.VolumeSource
+		v.VolumeSource = corev1.VolumeSource{PersistentVolumeClaim: src.PersistentVolumeClaim, Ephemeral: src.Ephemeral,
+			GCEPersistentDisk: src.GCEPersistentDisk, AWSElasticBlockStore: src.AWSElasticBlockStore, RBD: src.RBD, ISCSI: src.ISCSI}
+	}
+	pod.Status.ContainerStatuses, pod.Status.InitContainerStatuses, pod.Status.EphemeralContainerStatuses = nil, nil, nil
+	return pod, nil
+}
+
 func (s *Scheduler) addEventHandlers(factory informers.SharedInformerFactory) error {
 	pods := factory.InformerFor(&corev1.Pod{}, func(c kubernetes.Interface, resync time.Duration) toolscache.SharedIndexInformer {
 		inf := coreinformers.NewFilteredPodInformer(c, metav1.NamespaceAll, resync,
 			toolscache.Indexers{toolscache.NamespaceIndex: toolscache.MetaNamespaceIndexFunc},
 			func(o *metav1.ListOptions) { o.FieldSelector = "status.phase!=Succeeded,status.phase!=Failed" })
-		_ = inf.SetTransform(stripManagedFields)
+		_ = inf.SetTransform(stripPod)
 		return inf
 	})
 	s.podLister = factory.Core().V1().Pods().Lister()
