@@ -11,6 +11,7 @@ import (
 
 	"capstan/internal/controllermanager"
 	"capstan/internal/kubectl"
+	"capstan/internal/kubelet/images"
 	"capstan/internal/scheduler"
 	"capstan/internal/server"
 	"capstan/internal/version"
@@ -47,5 +48,6 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(server.NewCommand())
 	root.AddCommand(controllermanager.NewCommand())
 	root.AddCommand(scheduler.NewCommand())
+	root.AddCommand(images.NewCommand())
 	return root
 }
