@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"sync"
 	"time"
@@ -300,7 +301,7 @@ type vxlanSpec struct {
 	VNI, Port   int
 	Local       netip.Addr
 	ParentIndex int
-	MAC         []byte
+	MAC         net.HardwareAddr
 	MTU         int
 	// Addr is the device's own address: the first address of this node's pod range, /32.
 	Addr netip.Prefix
