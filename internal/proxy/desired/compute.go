@@ -20,8 +20,10 @@ type Input struct {
 	NodeLabels map[string]string
 	// Family is the IP family to compute for. Default IPv4.
 	Family corev1.IPFamily
-	// Masquerade is copied to the State (after dropping CIDRs of the other family).
+	// Masquerade is copied to the State. PodCIDRs are the cluster's pod ranges; the first
+	// of the family becomes the State's PodCIDR.
 	Masquerade Masquerade
+	PodCIDRs   []netip.Prefix
 }
 
 // defaultAffinitySeconds is upstream's ClientIP timeout when the service gives none.
@@ -33,10 +35,11 @@ func Compute(in Input) *State {
 	if family == "" {
 		family = corev1.IPv4Protocol
 	}
-	st := &State{Masquerade: Masquerade{All: in.Masquerade.All}}
-	for _, p := range in.Masquerade.PodCIDRs {
+	st := &State{Masquerade: in.Masquerade}
+	for _, p := range in.PodCIDRs {
 		if isFamily(p.Addr(), family) {
-			st.Masquerade.PodCIDRs = append(st.Masquerade.PodCIDRs, p)
+			st.Masquerade.PodCIDR = p.Masked()
+			break
 		}
 	}
 	bySvc := map[string][]*discoveryv1.EndpointSlice{}
@@ -256,7 +259,9 @@ func slicePort(sl *discoveryv1.EndpointSlice, name ServicePortName) (int32, bool
 // one names this node (node hints) or its zone (zone hints).
 func categorize(sp *ServicePort, eps []hintedEndpoint, svc *corev1.Service, nodeName, zone string) {
 	usesLocal := sp.InternalPolicyLocal || sp.ExternalPolicyLocal
-	usesCluster := !sp.InternalPolicyLocal || (externallyAccessible(svc) && !sp.ExternalPolicyLocal)
+	// Externally reachable ports need Cluster endpoints even under the Local external
+	// policy: traffic from pods and from the node itself ignores that policy.
+	usesCluster := !sp.InternalPolicyLocal || externallyAccessible(svc)
 	for _, e := range eps {
 		if e.Ready || (e.Serving && e.Terminating) {
 			sp.HasAnyEndpoints = true

@@ -22,14 +22,14 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 func TestComputeGolden(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name       string
-		masquerade desired.Masquerade
+		name     string
+		podCIDRs []netip.Prefix
 	}{
-		{"services", desired.Masquerade{PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.42.0.0/16"), netip.MustParsePrefix("fd00:42::/56")}}},
+		{"services", []netip.Prefix{netip.MustParsePrefix("fd00:42::/56"), netip.MustParsePrefix("10.42.0.0/16")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := desiredtest.Load(t, filepath.Join("testdata", tc.name+".yaml"))
-			in.Masquerade = tc.masquerade
+			in.PodCIDRs = tc.podCIDRs
 			got := desired.Compute(in).Dump()
 			golden := filepath.Join("testdata", tc.name+".golden")
 			if *update {

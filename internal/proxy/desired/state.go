@@ -29,10 +29,11 @@ type State struct {
 type Masquerade struct {
 	// All masquerades every connection to a cluster IP (--masquerade-all).
 	All bool
-	// PodCIDRs are the sources that count as inside the cluster: connections to a cluster IP
-	// from anywhere else are masqueraded, so replies come back through this node. Empty
-	// (and All false) masquerades no cluster-IP traffic.
-	PodCIDRs []netip.Prefix
+	// PodCIDR is the source range that counts as inside the cluster (upstream's
+	// --cluster-cidr): connections to a cluster IP from anywhere else are masqueraded, so
+	// replies come back through this node. Invalid (and All false) masquerades no cluster-IP
+	// traffic.
+	PodCIDR netip.Prefix
 }
 
 // ServicePortName names one port of one service; with the protocol it is unique.
@@ -215,7 +216,7 @@ func compareEndpoints(a, b Endpoint) int {
 func (st *State) Dump() string {
 	var b strings.Builder
 	m := st.Masquerade
-	fmt.Fprintf(&b, "masquerade: all=%v podCIDRs=%v\n", m.All, m.PodCIDRs)
+	fmt.Fprintf(&b, "masquerade: all=%v podCIDR=%v\n", m.All, m.PodCIDR)
 	for i := range st.Services {
 		s := &st.Services[i]
 		fmt.Fprintf(&b, "%s %s %s\n", s.Name, strings.ToLower(string(s.Name.Protocol)), netip.AddrPortFrom(s.ClusterIP, uint16(s.Port)))

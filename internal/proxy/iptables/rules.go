@@ -1,0 +1,397 @@
+package iptables
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base32"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"capstan/internal/proxy/desired"
+)
+
+// The chains every sync writes whole. The per-service chains are KUBE-SVC-* (Cluster
+// policy endpoints), KUBE-SVL-* (Local policy endpoints), KUBE-EXT-* (external traffic),
+// KUBE-FW-* (load-balancer source ranges) and KUBE-SEP-* (one endpoint).
+const (
+	chainServices         = "KUBE-SERVICES"
+	chainExternalServices = "KUBE-EXTERNAL-SERVICES"
+	chainNodePorts        = "KUBE-NODEPORTS"
+	chainPostrouting      = "KUBE-POSTROUTING"
+	chainMarkMasq         = "KUBE-MARK-MASQ"
+	chainForward          = "KUBE-FORWARD"
+	chainProxyFirewall    = "KUBE-PROXY-FIREWALL"
+)
+
+// serviceChainPrefixes start the names of the chains owned by one service port.
+var serviceChainPrefixes = []string{"KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-FW-", "KUBE-SEP-"}
+
+// fixedChains are the tables' chains that are not per service, in declaration order.
+var (
+	fixedFilterChains = []string{chainServices, chainExternalServices, chainForward, chainProxyFirewall}
+	fixedNATChains    = []string{chainServices, chainNodePorts, chainPostrouting, chainMarkMasq}
+)
+
+// isOwnedChain reports whether a chain of the nat or filter table was made by this mode.
+func isOwnedChain(name string) bool {
+	if slices.Contains(fixedFilterChains, name) || slices.Contains(fixedNATChains, name) {
+		return true
+	}
+	for _, p := range serviceChainPrefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// chainHash is the 16-character suffix of a per-service chain name: chain names are
+// limited to 28 characters, service names are not.
+func chainHash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return base32.StdEncoding.EncodeToString(h[:])[:16]
+}
+
+type serviceChains struct{ svc, svl, ext, fw string }
+
+func chainsOf(n desired.ServicePortName) serviceChains {
+	h := chainHash(n.String() + protoLower(n))
+	return serviceChains{svc: "KUBE-SVC-" + h, svl: "KUBE-SVL-" + h, ext: "KUBE-EXT-" + h, fw: "KUBE-FW-" + h}
+}
+
+func endpointChain(n desired.ServicePortName, e desired.Endpoint) string {
+	return "KUBE-SEP-" + chainHash(n.String()+protoLower(n)+e.String())
+}
+
+func protoLower(n desired.ServicePortName) string { return strings.ToLower(string(n.Protocol)) }
+
+// written is what a sync left in the nat table for one service port: the state it
+// rendered and the chains of its own (not KUBE-SERVICES and the other shared chains).
+type written struct {
+	sp     desired.ServicePort
+	chains []string
+	rules  int
+}
+
+// plan is one iptables-restore input and what applying it leaves behind.
+type plan struct {
+	restore  []byte
+	services map[desired.ServicePortName]*written
+	// rules counts the rules per table after the plan is applied.
+	rules map[string]int
+}
+
+// buffer collects lines and counts them.
+type buffer struct {
+	bytes.Buffer
+	n int
+}
+
+func (b *buffer) line(parts ...string) {
+	for i, p := range parts {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(p)
+	}
+	b.WriteByte('\n')
+	b.n++
+}
+
+func comment(s string) string { return `-m comment --comment "` + s + `"` }
+
+// planner renders a State.
+type planner struct {
+	st       *desired.State
+	masqMark string // e.g. 0x4000
+
+	filterChains, filterRules buffer
+	natChains, natRules       buffer
+	// serviceRules counts the rules of the per-service chains carried over unchanged.
+	carriedRules int
+}
+
+// buildPlan renders st. With prev nil every chain is written (a full sync) and existing,
+// the chains found in the nat table, says which stale ones to delete; otherwise only the
+// chains of the service ports that differ from prev are written, and the chains prev had
+// and st does not are deleted.
+func buildPlan(st *desired.State, prev map[desired.ServicePortName]*written, existing []string, masqMark string) plan {
+	p := &planner{st: st, masqMark: masqMark}
+	out := plan{services: make(map[desired.ServicePortName]*written, len(st.Services))}
+	for _, c := range fixedFilterChains {
+		p.filterChains.line(":" + c + " - [0:0]")
+	}
+	for _, c := range fixedNATChains {
+		p.natChains.line(":" + c + " - [0:0]")
+	}
+	p.fixedRules()
+	var stale []string
+	for i := range st.Services {
+		sp := &st.Services[i]
+		old := prev[sp.Name]
+		w := p.service(sp, old == nil || !old.sp.Equal(sp))
+		if w == nil {
+			w = old
+			p.carriedRules += old.rules
+		} else if old != nil {
+			stale = append(stale, difference(old.chains, w.chains)...)
+		}
+		out.services[sp.Name] = w
+	}
+	if prev == nil {
+		want := map[string]bool{}
+		for _, w := range out.services {
+			for _, c := range w.chains {
+				want[c] = true
+			}
+		}
+		for _, c := range existing {
+			if !want[c] && isOwnedChain(c) && !slices.Contains(fixedNATChains, c) {
+				stale = append(stale, c)
+			}
+		}
+	} else {
+		for name, old := range prev {
+			if out.services[name] == nil {
+				stale = append(stale, old.chains...)
+			}
+		}
+	}
+	p.nodePortsLast()
+	slices.Sort(stale)
+	stale = slices.Compact(stale)
+	// Stale chains are declared (which flushes them) and deleted after every rule that
+	// referred to them has been rewritten.
+	for _, c := range stale {
+		p.natChains.line(":" + c + " - [0:0]")
+	}
+	var b bytes.Buffer
+	b.Grow(p.filterChains.Len() + p.filterRules.Len() + p.natChains.Len() + p.natRules.Len() + 40*len(stale) + 64)
+	b.WriteString("*filter\n")
+	b.Write(p.filterChains.Bytes())
+	b.Write(p.filterRules.Bytes())
+	b.WriteString("COMMIT\n*nat\n")
+	b.Write(p.natChains.Bytes())
+	b.Write(p.natRules.Bytes())
+	for _, c := range stale {
+		b.WriteString("-X " + c + "\n")
+	}
+	b.WriteString("COMMIT\n")
+	out.restore = b.Bytes()
+	out.rules = map[string]int{"filter": p.filterRules.n, "nat": p.natRules.n + p.carriedRules}
+	return out
+}
+
+func difference(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func (p *planner) fixedRules() {
+	mark := p.masqMark + "/" + p.masqMark
+	p.natRules.line("-A", chainPostrouting, "-m mark ! --mark", mark, "-j RETURN")
+	// Clear the mark so a packet that goes through the stack again is judged afresh.
+	p.natRules.line("-A", chainPostrouting, "-j MARK --xor-mark", p.masqMark)
+	p.natRules.line("-A", chainPostrouting, comment("kubernetes service traffic requiring SNAT"), "-j MASQUERADE --random-fully")
+	p.natRules.line("-A", chainMarkMasq, "-j MARK --or-mark", p.masqMark)
+	p.filterRules.line("-A", chainForward, "-m conntrack --ctstate INVALID -j DROP")
+	p.filterRules.line("-A", chainForward, comment("kubernetes forwarding rules"), "-m mark --mark", mark, "-j ACCEPT")
+	p.filterRules.line("-A", chainForward, comment("kubernetes forwarding conntrack rule"), "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
+}
+
+func (p *planner) nodePortsLast() {
+	// Node ports are matched on every local address but loopback: reaching them through
+	// 127.0.0.1 would need route_localnet, which this proxy does not turn on.
+	p.natRules.line("-A", chainServices, comment("kubernetes service nodeports; NOTE: this must be the last rule in this chain"),
+		"! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j", chainNodePorts)
+}
+
+func hostBits(s string) string {
+	if strings.Contains(s, ":") {
+		return "/128"
+	}
+	return "/32"
+}
+
+// service writes the shared-chain rules of sp, and when writeOwn its own chains; it
+// returns what it wrote of its own, or nil when writeOwn is false.
+func (p *planner) service(sp *desired.ServicePort, writeOwn bool) *written {
+	name := sp.Name.String()
+	proto := protoLower(sp.Name)
+	match := "-m " + proto + " -p " + proto
+	port := strconv.Itoa(int(sp.Port))
+	ch := chainsOf(sp.Name)
+	clusterIP := sp.ClusterIP.String() + hostBits(sp.ClusterIP.String())
+
+	internal, external := sp.InternalEndpoints(), sp.ExternalEndpoints()
+	all := sp.AllEndpoints()
+	usesSVC := len(sp.ClusterEndpoints) > 0
+	usesSVL := len(sp.LocalEndpoints) > 0
+	usesEXT := sp.ExternallyAccessible() && len(all) > 0
+	usesFW := usesEXT && len(sp.LoadBalancerIPs) > 0 && len(sp.LoadBalancerSourceRanges) > 0
+
+	internalChain := ch.svc
+	if sp.InternalPolicyLocal {
+		internalChain = ch.svl
+	}
+	// Traffic to the cluster IP.
+	if len(internal) > 0 {
+		p.natRules.line("-A", chainServices, comment(name+" cluster IP"), match, "-d", clusterIP, "--dport", port, "-j", internalChain)
+	} else {
+		p.filterRules.line("-A", chainServices, comment(name+noEndpoints(sp.InternalAction())), match, "-d", clusterIP, "--dport", port, "-j", target(sp.InternalAction()))
+	}
+	// Traffic to the external addresses.
+	if sp.ExternallyAccessible() {
+		extAction := sp.ExternalAction()
+		for _, ip := range sp.ExternalIPs {
+			dst := ip.String() + hostBits(ip.String())
+			if usesEXT {
+				p.natRules.line("-A", chainServices, comment(name+" external IP"), match, "-d", dst, "--dport", port, "-j", ch.ext)
+			}
+			if extAction != desired.Forward {
+				p.filterRules.line("-A", chainExternalServices, comment(name+noEndpoints(extAction)), match, "-d", dst, "--dport", port, "-j", target(extAction))
+			}
+		}
+		for _, ip := range sp.LoadBalancerIPs {
+			dst := ip.String() + hostBits(ip.String())
+			if usesEXT {
+				to := ch.ext
+				if usesFW {
+					to = ch.fw
+				}
+				p.natRules.line("-A", chainServices, comment(name+" loadbalancer IP"), match, "-d", dst, "--dport", port, "-j", to)
+			}
+			if extAction != desired.Forward {
+				p.filterRules.line("-A", chainExternalServices, comment(name+noEndpoints(extAction)), match, "-d", dst, "--dport", port, "-j", target(extAction))
+			} else if len(sp.LoadBalancerSourceRanges) > 0 {
+				p.filterRules.line("-A", chainProxyFirewall, comment(name+" traffic not accepted by "+ch.fw), match, "-d", dst, "--dport", port, "-j DROP")
+			}
+		}
+		if sp.NodePort != 0 {
+			np := strconv.Itoa(int(sp.NodePort))
+			if usesEXT {
+				p.natRules.line("-A", chainNodePorts, comment(name), match, "--dport", np, "-j", ch.ext)
+			}
+			if extAction != desired.Forward {
+				p.filterRules.line("-A", chainExternalServices, comment(name+noEndpoints(extAction)), "-m addrtype --dst-type LOCAL", match, "--dport", np, "-j", target(extAction))
+			}
+		}
+	}
+	if !writeOwn {
+		return nil
+	}
+
+	w := &written{sp: *sp}
+	var own buffer
+	declare := func(c string) {
+		p.natChains.line(":" + c + " - [0:0]")
+		w.chains = append(w.chains, c)
+	}
+	if usesSVC {
+		declare(ch.svc)
+		p.balance(&own, sp, ch.svc, sp.ClusterEndpoints, !sp.InternalPolicyLocal, match, clusterIP, port)
+	}
+	if usesSVL {
+		declare(ch.svl)
+		p.balance(&own, sp, ch.svl, sp.LocalEndpoints, sp.InternalPolicyLocal, match, clusterIP, port)
+	}
+	if usesEXT {
+		declare(ch.ext)
+		for_ := " for " + name + " external destinations"
+		if !sp.ExternalPolicyLocal {
+			own.line("-A", ch.ext, comment("masquerade traffic"+for_), "-j", chainMarkMasq)
+		} else if usesSVC {
+			// Pods and the node itself reach external addresses as if from outside and
+			// back in: any endpoint will do, and the node's traffic must be masqueraded
+			// since its source is the external address itself.
+			if pc := p.st.Masquerade.PodCIDR; pc.IsValid() {
+				own.line("-A", ch.ext, comment("pod traffic"+for_), "-s", pc.String(), "-j", ch.svc)
+			}
+			own.line("-A", ch.ext, comment("masquerade LOCAL traffic"+for_), "-m addrtype --src-type LOCAL -j", chainMarkMasq)
+			own.line("-A", ch.ext, comment("route LOCAL traffic"+for_), "-m addrtype --src-type LOCAL -j", ch.svc)
+		}
+		if len(external) > 0 {
+			to := ch.svc
+			if sp.ExternalPolicyLocal {
+				to = ch.svl
+			}
+			own.line("-A", ch.ext, "-j", to)
+		}
+	}
+	if usesFW {
+		declare(ch.fw)
+		for _, r := range sp.LoadBalancerSourceRanges {
+			own.line("-A", ch.fw, comment(name+" loadbalancer IP"), "-s", r.String(), "-j", ch.ext)
+		}
+		own.line("-A", ch.fw, comment("other traffic to "+name+" will be dropped by "+chainProxyFirewall))
+	}
+	for _, e := range all {
+		sep := endpointChain(sp.Name, e)
+		declare(sep)
+		ip := e.IP.String()
+		own.line("-A", sep, comment(name), "-s", ip+hostBits(ip), "-j", chainMarkMasq)
+		affinity := ""
+		if sp.AffinitySeconds > 0 {
+			affinity = "-m recent --name " + sep + " --set "
+		}
+		own.line("-A", sep, comment(name), affinity+match, "-j DNAT --to-destination", e.String())
+	}
+	p.natRules.Write(own.Bytes())
+	p.natRules.n += own.n
+	w.rules = own.n
+	slices.Sort(w.chains)
+	return w
+}
+
+// balance writes a KUBE-SVC or KUBE-SVL chain: the masquerade rule for cluster-IP traffic
+// (when clusterIPTraffic: the chain is the one the cluster IP jumps to), the affinity rules,
+// then one random rule per endpoint.
+func (p *planner) balance(b *buffer, sp *desired.ServicePort, chain string, eps []desired.Endpoint, clusterIPTraffic bool, match, clusterIP, port string) {
+	name := sp.Name.String()
+	if clusterIPTraffic {
+		args := []string{"-A", chain, comment(name + " cluster IP"), match, "-d", clusterIP, "--dport", port}
+		switch m := p.st.Masquerade; {
+		case m.All:
+			b.line(append(args, "-j", chainMarkMasq)...)
+		case m.PodCIDR.IsValid():
+			b.line(append(args, "! -s", m.PodCIDR.String(), "-j", chainMarkMasq)...)
+		}
+	}
+	if sp.AffinitySeconds > 0 {
+		secs := strconv.Itoa(int(sp.AffinitySeconds))
+		for _, e := range eps {
+			sep := endpointChain(sp.Name, e)
+			b.line("-A", chain, comment(name+" -> "+e.String()), "-m recent --name", sep, "--rcheck --seconds", secs, "--reap -j", sep)
+		}
+	}
+	n := len(eps)
+	for i, e := range eps {
+		sep := endpointChain(sp.Name, e)
+		if i < n-1 {
+			b.line("-A", chain, comment(name+" -> "+e.String()), "-m statistic --mode random --probability", fmt.Sprintf("%0.10f", 1/float64(n-i)), "-j", sep)
+		} else {
+			b.line("-A", chain, comment(name+" -> "+e.String()), "-j", sep)
+		}
+	}
+}
+
+func noEndpoints(a desired.Action) string {
+	if a == desired.Drop {
+		return " has no local endpoints"
+	}
+	return " has no endpoints"
+}
+
+func target(a desired.Action) string {
+	if a == desired.Drop {
+		return "DROP"
+	}
+	return "REJECT"
+}
