@@ -215,21 +215,19 @@ func (n *Network) sync(ctx context.Context, lister corelisters.NodeLister) error
 		p, _ := PeerFromNode(node)
 		peers = append(peers, p)
 	}
-	podCIDR := FallbackPodCIDR(n.opts.ClusterCIDR)
-	var selfCIDRs []netip.Prefix
-	if self != nil {
-		selfCIDRs = podCIDRs(self)
-	}
-	if len(selfCIDRs) > 0 {
-		podCIDR = selfCIDRs[0]
-	} else {
-		selfCIDRs = []netip.Prefix{podCIDR}
-	}
-
 	n.mu.Lock()
 	u := n.under
 	old := n.podCIDR
 	n.mu.Unlock()
+
+	var selfCIDRs []netip.Prefix
+	if self != nil {
+		selfCIDRs = podCIDRs(self)
+	}
+	podCIDR := choosePodCIDR(selfCIDRs, old, n.opts.ClusterCIDR)
+	if len(selfCIDRs) == 0 {
+		selfCIDRs = []netip.Prefix{podCIDR}
+	}
 
 	mtu := n.opts.MTU
 	if mtu == 0 {
@@ -275,6 +273,19 @@ func (n *Network) sync(ctx context.Context, lister corelisters.NodeLister) error
 		errs = append(errs, fmt.Errorf("routes to other nodes: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// choosePodCIDR picks the range for the conflist: the node's first podCIDR; without one
+// (node IPAM has not run, or the Node is gone for a moment) the range already in use, so
+// running pods keep their gateway; the fallback only when there was never one.
+func choosePodCIDR(node []netip.Prefix, current, cluster netip.Prefix) netip.Prefix {
+	switch {
+	case len(node) > 0:
+		return node[0]
+	case current.IsValid():
+		return current
+	}
+	return FallbackPodCIDR(cluster)
 }
 
 // Cleanup removes what Run installed towards other nodes: our routes, the overlay device

@@ -199,3 +199,30 @@ func TestNewChecksOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestChoosePodCIDR(t *testing.T) {
+	t.Parallel()
+	cluster := netip.MustParsePrefix("10.42.0.0/16")
+	tests := []struct {
+		name    string
+		node    []netip.Prefix
+		current string
+		want    string
+	}{
+		{"the node's range", prefixes("10.42.3.0/24", "10.42.4.0/24"), "", "10.42.3.0/24"},
+		{"a changed node range replaces the current one", prefixes("10.42.3.0/24"), "10.42.0.0/24", "10.42.3.0/24"},
+		{"before node IPAM the fallback", nil, "", "10.42.0.0/24"},
+		{"a node that loses its range keeps the current one", nil, "10.42.3.0/24", "10.42.3.0/24"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var cur netip.Prefix
+			if tt.current != "" {
+				cur = netip.MustParsePrefix(tt.current)
+			}
+			if got := choosePodCIDR(tt.node, cur, cluster); got.String() != tt.want {
+				t.Errorf("choosePodCIDR = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
