@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -73,9 +74,19 @@ type Network struct {
 	ready     chan struct{}
 	readyOnce sync.Once
 
+	// appliedRules is the rule text last applied successfully; only the sync worker uses it.
+	appliedRules string
+
 	mu      sync.Mutex
 	podCIDR netip.Prefix
 	under   underlay
+}
+
+// sameForNetwork reports whether two versions of a Node look the same to the pod network.
+func sameForNetwork(a, b *corev1.Node) bool {
+	pa, _ := PeerFromNode(a)
+	pb, _ := PeerFromNode(b)
+	return pa.Name == pb.Name && pa.IP == pb.IP && slices.Equal(pa.PodCIDRs, pb.PodCIDRs)
 }
 
 // New checks opts and fills the defaults. It touches nothing on the host.
@@ -140,7 +151,13 @@ func (n *Network) PodCIDR() netip.Prefix {
 	return n.podCIDR
 }
 
-const syncKey = "nodes"
+// The queue holds at most these two keys. Both converge towards all nodes; resyncKey also
+// re-applies the netfilter rules even when their text has not changed (someone may have
+// flushed them) and comes back every ResyncPeriod.
+const (
+	syncKey   = "nodes"
+	resyncKey = "resync"
+)
 
 // Run prepares the host, writes the conflist and keeps routes, overlay and rules converged
 // with the Nodes until ctx is done. With CleanupOnStop it removes them before returning.
@@ -166,29 +183,41 @@ func (n *Network) Run(ctx context.Context) error {
 	loop := base.New(base.Options{
 		Name:   "pod-network",
 		Logger: n.logger,
-		Sync: func(ctx context.Context, _ string) error {
-			if err := n.sync(ctx, nodes.Lister()); err != nil {
+		Sync: func(ctx context.Context, key string) error {
+			if err := n.sync(ctx, nodes.Lister(), key == resyncKey); err != nil {
 				return err
 			}
-			return base.RequeueAfter(n.opts.ResyncPeriod)
+			if key == resyncKey {
+				return base.RequeueAfter(n.opts.ResyncPeriod)
+			}
+			return nil
 		},
 	})
 	// Every sync converges towards all nodes, so every event maps to the one key and a
-	// burst of node updates costs one sync.
+	// burst of node updates costs one sync. Updates that change nothing the network reads
+	// (heartbeats, conditions, labels) are dropped.
 	enqueue := func(any) { loop.EnqueueKey(syncKey) }
 	if _, err := nodes.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    enqueue,
-		UpdateFunc: func(_, obj any) { enqueue(obj) },
+		AddFunc: enqueue,
+		UpdateFunc: func(old, cur any) {
+			o, ok1 := old.(*corev1.Node)
+			c, ok2 := cur.(*corev1.Node)
+			if ok1 && ok2 && sameForNetwork(o, c) {
+				return
+			}
+			enqueue(cur)
+		},
 		DeleteFunc: enqueue,
 	}); err != nil {
 		return err
 	}
 	loop.WaitFor(nodes.Informer().HasSynced)
-	loop.EnqueueKey(syncKey)
+	loop.EnqueueKey(resyncKey)
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
 
 	err = loop.Run(ctx)
+	n.appliedRules = ""
 	if n.opts.CleanupOnStop {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
@@ -200,7 +229,7 @@ func (n *Network) Run(ctx context.Context) error {
 }
 
 // sync converges everything towards the Nodes in the lister.
-func (n *Network) sync(ctx context.Context, lister corelisters.NodeLister) error {
+func (n *Network) sync(ctx context.Context, lister corelisters.NodeLister, force bool) error {
 	all, err := lister.List(labels.Everything())
 	if err != nil {
 		return err
@@ -249,8 +278,14 @@ func (n *Network) sync(ctx context.Context, lister corelisters.NodeLister) error
 	n.readyOnce.Do(func() { close(n.ready) })
 
 	var errs []error
-	if err := n.dp.applyRules(ctx, MasqueradeRules(n.opts.ClusterCIDR, podCIDR)); err != nil {
-		errs = append(errs, fmt.Errorf("masquerade rules: %w", err))
+	rules := MasqueradeRules(n.opts.ClusterCIDR, podCIDR)
+	if force || rules != n.appliedRules {
+		n.appliedRules = ""
+		if err := n.dp.applyRules(ctx, rules); err != nil {
+			errs = append(errs, fmt.Errorf("masquerade rules: %w", err))
+		} else {
+			n.appliedRules = rules
+		}
 	}
 	want := DesiredRoutes(RouteInput{
 		Backend:         n.opts.Backend,

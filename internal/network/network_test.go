@@ -2,6 +2,7 @@ package network
 
 import (
 	"context"
+	"log/slog"
 	"net/netip"
 	"sync"
 	"testing"
@@ -94,7 +95,8 @@ func startNetwork(t *testing.T, backend Backend, cleanup bool, objs ...*corev1.N
 			t.Fatal(err)
 		}
 	}
-	n, err := New(Options{NodeName: "a", Client: client, Backend: backend, CNIConfDir: "/unused", CleanupOnStop: cleanup})
+	n, err := New(Options{NodeName: "a", Client: client, Backend: backend, CNIConfDir: "/unused", CleanupOnStop: cleanup,
+		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,13 +130,14 @@ func TestNetworkFollowsThePodCIDR(t *testing.T) {
 	if got := n.PodCIDR().String(); got != "10.42.0.0/24" {
 		t.Errorf("before the node exists the range is %s, want the fallback 10.42.0.0/24", got)
 	}
-	c, _, _, rules, _ := dp.state()
+	c, _, _, _, _ := dp.state()
 	if c.MTU != 1450 {
 		t.Errorf("vxlan pod MTU = %d, want 1500-50", c.MTU)
 	}
-	if rules == "" {
-		t.Error("no masquerade rules")
-	}
+	eventually(t, "the masquerade rules are applied", func() bool {
+		_, _, _, rules, _ := dp.state()
+		return rules != ""
+	})
 
 	if _, err := client.CoreV1().Nodes().Create(t.Context(), node("a", "192.168.1.10", "10.42.7.0/24"), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -224,5 +227,31 @@ func TestChoosePodCIDR(t *testing.T) {
 				t.Errorf("choosePodCIDR = %s, want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestSameForNetwork(t *testing.T) {
+	t.Parallel()
+	base := node("b", "192.168.1.11", "10.42.1.0/24")
+	heartbeat := base.DeepCopy()
+	heartbeat.ResourceVersion = "7"
+	heartbeat.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}
+	heartbeat.Labels = map[string]string{"x": "y"}
+	moved := base.DeepCopy()
+	moved.Status.Addresses[0].Address = "192.168.1.12"
+	recidr := base.DeepCopy()
+	recidr.Spec.PodCIDRs = []string{"10.42.9.0/24"}
+	for name, tt := range map[string]struct {
+		cur  *corev1.Node
+		same bool
+	}{
+		"a heartbeat":       {heartbeat, true},
+		"a new InternalIP":  {moved, false},
+		"a new podCIDR":     {recidr, false},
+		"an unchanged node": {base, true},
+	} {
+		if got := sameForNetwork(base, tt.cur); got != tt.same {
+			t.Errorf("%s: sameForNetwork = %v, want %v", name, got, tt.same)
+		}
 	}
 }

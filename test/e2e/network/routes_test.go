@@ -95,6 +95,7 @@ func startNetwork(t *testing.T, client kubernetes.Interface, n *fakeNode, backen
 		NodeIP:        nodeIP,
 		NetNS:         n.ns.Path,
 		CleanupOnStop: true,
+		ResyncPeriod:  200 * time.Millisecond,
 		Logger:        testLogger(t).With("node", n.name),
 	})
 	if err != nil {
@@ -216,6 +217,26 @@ func TestPodsReachPodsOnOtherNodes(t *testing.T) {
 				}
 				return nil
 			})
+
+			// What someone else removes comes back at the next resync.
+			run(t, "ip", "-n", a.ns.Name, "route", "del", b.podCIDR.String())
+			run(t, "ip", "netns", "exec", a.ns.Name, "iptables", "-t", "nat", "-F", "CAPSTAN-NET-POSTRTG")
+			eventually(t, 10*time.Second, "node a repairs its route and rules", func() error {
+				if rs := ourRoutes(t, a.ns); len(rs) != 1 || rs[0] != b.podCIDR.String() {
+					return fmt.Errorf("routes %v", rs)
+				}
+				rules, err := iptablesSave(a.ns)
+				if err != nil {
+					return err
+				}
+				if !strings.Contains(rules, "-A CAPSTAN-NET-POSTRTG") {
+					return fmt.Errorf("no rules in CAPSTAN-NET-POSTRTG")
+				}
+				return nil
+			})
+			if got := strings.TrimSpace(run(t, "ip", "netns", "exec", a.ns.Name, "sysctl", "-n", "net.ipv4.ip_forward")); got != "1" {
+				t.Errorf("node a's ip_forward = %s, want 1", got)
+			}
 
 			_, err := handle(t, a.ns).LinkByName(network.DefaultVXLANDevice)
 			if hasOverlay := err == nil; hasOverlay != tt.wantOverlay {
