@@ -10,8 +10,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"capstan/internal/controllermanager"
+	"capstan/internal/dns"
 	"capstan/internal/kubectl"
 	"capstan/internal/kubelet/images"
+	"capstan/internal/proxy"
 	"capstan/internal/scheduler"
 	"capstan/internal/server"
 	"capstan/internal/version"
@@ -48,6 +50,8 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(server.NewCommand())
 	root.AddCommand(controllermanager.NewCommand())
 	root.AddCommand(scheduler.NewCommand())
+	root.AddCommand(dns.NewCommand())
 	root.AddCommand(images.NewCommand())
+	root.AddCommand(proxy.NewCommand())
 	return root
 }

@@ -1,0 +1,419 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"capstan/internal/proxy"
+	"capstan/internal/proxy/runner"
+	capstantesting "capstan/internal/testing"
+)
+
+// requireRoot skips the test unless it can make namespaces and run the netfilter tools.
+func requireRoot(t *testing.T, tools ...string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("e2e: skipped with -short")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("e2e: the service proxy tests need root (network namespaces, iptables, nft, conntrack); skipped as a non-root user")
+	}
+	for _, tool := range append([]string{"ip", "conntrack"}, tools...) {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("e2e: %s is not installed (hack/setup.sh installs it)", tool)
+		}
+	}
+	sweepOnce.Do(sweepStale)
+}
+
+var sweepOnce sync.Once
+
+// sweepStale deletes namespaces left by test processes that died before their cleanup.
+func sweepStale() {
+	entries, _ := os.ReadDir("/run/netns")
+	for _, e := range entries {
+		parts := strings.SplitN(e.Name(), "-", 3)
+		if len(parts) != 3 || parts[0] != "capproxy" {
+			continue
+		}
+		pid, err := strconv.Atoi(parts[1])
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+			continue // a live run's
+		}
+		_ = exec.Command("ip", "netns", "del", e.Name()).Run()
+	}
+}
+
+var nsSeq struct {
+	sync.Mutex
+	n int
+}
+
+// ns is a network namespace the test made.
+type ns struct{ Name string }
+
+// newNS makes a namespace with lo up, deleted when the test ends.
+func newNS(t *testing.T, role string) ns {
+	t.Helper()
+	nsSeq.Lock()
+	nsSeq.n++
+	n := ns{Name: fmt.Sprintf("capproxy-%d-%s%d", os.Getpid(), role, nsSeq.n)}
+	nsSeq.Unlock()
+	run(t, "ip", "netns", "add", n.Name)
+	t.Cleanup(func() {
+		if out, err := exec.Command("ip", "netns", "del", n.Name).CombinedOutput(); err != nil {
+			t.Errorf("deleting namespace %s: %v: %s", n.Name, err, out)
+		}
+	})
+	n.run(t, "ip", "link", "set", "lo", "up")
+	return n
+}
+
+// run runs a command on the host (only ever `ip` commands that name a test namespace).
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// run runs a command inside the namespace.
+func (n ns) run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	return run(t, "ip", append([]string{"netns", "exec", n.Name, name}, args...)...)
+}
+
+// do runs fn on a locked thread inside the namespace. Sockets fn opens stay in it.
+func (n ns) do(fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- err
+			return
+		}
+		defer orig.Close()
+		target, err := os.Open(filepath.Join("/run/netns", n.Name))
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- err
+			return
+		}
+		defer target.Close()
+		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			errc <- err
+			return
+		}
+		err = fn()
+		// A thread that cannot go back stays locked and dies with its goroutine.
+		if unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+		errc <- err
+	}()
+	return <-errc
+}
+
+// node is a fake node: a namespace with a bridge of pods and an uplink to a client
+// namespace standing for the world outside.
+type node struct {
+	NS, Client ns
+	// IP is the node's address on the uplink.
+	IP     string
+	pods   int
+	bridge string
+}
+
+const (
+	nodeIP   = "192.168.200.1"
+	clientIP = "192.168.200.2"
+	podCIDR  = "10.42.0.0/16"
+)
+
+func newNode(t *testing.T) *node {
+	t.Helper()
+	n := &node{NS: newNS(t, "node"), Client: newNS(t, "client"), IP: nodeIP, bridge: "cbr0"}
+	run(t, "ip", "link", "add", "eth0", "netns", n.NS.Name, "type", "veth", "peer", "name", "eth0", "netns", n.Client.Name)
+	n.NS.run(t, "ip", "addr", "add", nodeIP+"/24", "dev", "eth0")
+	n.NS.run(t, "ip", "link", "set", "eth0", "up")
+	n.Client.run(t, "ip", "addr", "add", clientIP+"/24", "dev", "eth0")
+	n.Client.run(t, "ip", "link", "set", "eth0", "up")
+	// The node's default route leads to the outside, as a real node's does: cluster IPs
+	// are routed there until the proxy's DNAT catches them.
+	n.NS.run(t, "ip", "route", "add", "default", "via", clientIP)
+	n.NS.run(t, "ip", "link", "add", n.bridge, "type", "bridge")
+	n.NS.run(t, "ip", "addr", "add", "10.42.0.1/24", "dev", n.bridge)
+	n.NS.run(t, "ip", "link", "set", n.bridge, "up")
+	n.NS.run(t, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	n.NS.run(t, "sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=1")
+	return n
+}
+
+// pod is a fake pod on the node's bridge.
+type pod struct {
+	Name string
+	IP   string
+	NS   ns
+}
+
+// addPod makes a pod namespace on the bridge and starts TCP and UDP servers on port 8080
+// that answer "<pod name> <client address>".
+func (n *node) addPod(t *testing.T) pod {
+	t.Helper()
+	n.pods++
+	p := pod{Name: fmt.Sprintf("pod%d", n.pods), IP: fmt.Sprintf("10.42.0.%d", 10+n.pods), NS: newNS(t, "pod")}
+	host := fmt.Sprintf("veth%d", n.pods)
+	run(t, "ip", "link", "add", "eth0", "netns", p.NS.Name, "type", "veth", "peer", "name", host, "netns", n.NS.Name)
+	n.NS.run(t, "ip", "link", "set", host, "master", n.bridge)
+	n.NS.run(t, "ip", "link", "set", host, "up")
+	// What the CNI bridge plugin's hairpinMode does: a pod may reach itself through a
+	// service.
+	n.NS.run(t, "bridge", "link", "set", "dev", host, "hairpin", "on")
+	p.NS.run(t, "ip", "addr", "add", p.IP+"/24", "dev", "eth0")
+	p.NS.run(t, "ip", "link", "set", "eth0", "up")
+	p.NS.run(t, "ip", "route", "add", "default", "via", "10.42.0.1")
+	serve(t, p)
+	return p
+}
+
+func serve(t *testing.T, p pod) {
+	t.Helper()
+	var ln net.Listener
+	var pc net.PacketConn
+	if err := p.NS.do(func() (err error) {
+		if ln, err = net.Listen("tcp4", ":8080"); err != nil {
+			return err
+		}
+		pc, err = net.ListenPacket("udp4", ":8080")
+		return err
+	}); err != nil {
+		t.Fatalf("servers in %s: %v", p.Name, err)
+	}
+	t.Cleanup(func() { ln.Close(); pc.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+			fmt.Fprintf(c, "%s %s\n", p.Name, host)
+			c.Close()
+		}
+	}()
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			_, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			host, _, _ := net.SplitHostPort(from.String())
+			_, _ = pc.WriteTo([]byte(p.Name+" "+host), from)
+		}
+	}()
+}
+
+// dial connects over TCP from the namespace and returns the pod that answered and the
+// client address it saw.
+func dial(from ns, addr string, timeout time.Duration) (podName, seen string, err error) {
+	var c net.Conn
+	if err := from.do(func() (err error) {
+		c, err = net.DialTimeout("tcp4", addr, timeout)
+		return err
+	}); err != nil {
+		return "", "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	buf := make([]byte, 100)
+	k, err := c.Read(buf)
+	if err != nil {
+		return "", "", err
+	}
+	f := strings.Fields(string(buf[:k]))
+	if len(f) != 2 {
+		return "", "", fmt.Errorf("answer %q", buf[:k])
+	}
+	return f[0], f[1], nil
+}
+
+func refused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
+
+// udpClient is a UDP socket in a namespace; its source port stays the same, so its flow
+// to a service stays one conntrack entry.
+type udpClient struct{ conn *net.UDPConn }
+
+func newUDPClient(t *testing.T, from ns) *udpClient {
+	t.Helper()
+	var c *net.UDPConn
+	if err := from.do(func() (err error) {
+		c, err = net.ListenUDP("udp4", &net.UDPAddr{})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &udpClient{conn: c}
+}
+
+// ask sends one datagram and returns the answering pod, or an error after timeout.
+func (u *udpClient) ask(addr string, timeout time.Duration) (string, error) {
+	ua, err := net.ResolveUDPAddr("udp4", addr)
+	if err != nil {
+		return "", err
+	}
+	if _, err := u.conn.WriteToUDP([]byte("hi"), ua); err != nil {
+		return "", err
+	}
+	_ = u.conn.SetReadDeadline(time.Now().Add(timeout))
+	buf := make([]byte, 100)
+	k, _, err := u.conn.ReadFromUDP(buf)
+	if err != nil {
+		return "", err
+	}
+	name, _, _ := strings.Cut(string(buf[:k]), " ")
+	return name, nil
+}
+
+// cluster is an API server and a proxy programming a fake node.
+type cluster struct {
+	t      *testing.T
+	server *capstantesting.Server
+	node   *node
+	stop   func()
+}
+
+const nodeName = "e2e-node"
+
+func startCluster(t *testing.T, mode string) *cluster {
+	t.Helper()
+	c := &cluster{t: t, server: capstantesting.StartServer(t), node: newNode(t)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- proxy.Run(ctx, proxy.Options{
+			Config: c.server.Config, NodeName: nodeName, Mode: mode,
+			MinSyncPeriod: 20 * time.Millisecond, ClusterCIDR: podCIDR,
+			Runner: runner.Exec{Prefix: []string{"ip", "netns", "exec", c.node.NS.Name}},
+			Logger: slog.Default().With("test", t.Name()),
+		})
+	}()
+	var once sync.Once
+	c.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("proxy: %v", err)
+			}
+		})
+	}
+	t.Cleanup(c.stop)
+	return c
+}
+
+type ep struct {
+	pod   pod
+	ready bool
+}
+
+// service creates a selector-less service with one port named p (8080 on the pods) and
+// returns it after the API filled in its cluster IP and node port.
+func (c *cluster) service(name string, proto corev1.Protocol, mutate func(*corev1.Service)) *corev1.Service {
+	c.t.Helper()
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "p", Port: 80, Protocol: proto}}},
+	}
+	if mutate != nil {
+		mutate(svc)
+	}
+	out, err := c.server.Client.CoreV1().Services("default").Create(c.t.Context(), svc, metav1.CreateOptions{})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return out
+}
+
+// endpoints writes the service's one EndpointSlice.
+func (c *cluster) endpoints(svc *corev1.Service, eps ...ep) {
+	c.t.Helper()
+	proto := svc.Spec.Ports[0].Protocol
+	sl := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: svc.Name + "-e2e", Namespace: svc.Namespace, Labels: map[string]string{discoveryv1.LabelServiceName: svc.Name}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("p"), Port: ptr.To[int32](8080), Protocol: &proto}},
+		Endpoints:   []discoveryv1.Endpoint{},
+	}
+	for _, e := range eps {
+		sl.Endpoints = append(sl.Endpoints, discoveryv1.Endpoint{
+			Addresses: []string{e.pod.IP}, NodeName: ptr.To(nodeName),
+			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(e.ready), Serving: ptr.To(e.ready)},
+		})
+	}
+	client := c.server.Client.DiscoveryV1().EndpointSlices(svc.Namespace)
+	cur, err := client.Get(c.t.Context(), sl.Name, metav1.GetOptions{})
+	if err == nil {
+		sl.ResourceVersion = cur.ResourceVersion
+		_, err = client.Update(c.t.Context(), sl, metav1.UpdateOptions{})
+	} else {
+		_, err = client.Create(c.t.Context(), sl, metav1.CreateOptions{})
+	}
+	if err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// eventually polls cond until it holds or 15 s pass.
+func eventually(t *testing.T, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func clusterAddr(svc *corev1.Service) string {
+	return net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(int(svc.Spec.Ports[0].Port)))
+}
+
+// waitReachable waits until a TCP connection from the namespace to addr is answered. Until
+// the proxy has programmed the address, connections go nowhere, so each try is short.
+func waitReachable(t *testing.T, from ns, addr string) {
+	t.Helper()
+	eventually(t, "reaching "+addr, func() error { _, _, err := dial(from, addr, 200*time.Millisecond); return err })
+}
