@@ -191,3 +191,28 @@ func writeFileAtomic(path string, content []byte) (bool, error) {
 	}
 	return true, nil
 }
+
+// ConflistPodCIDR reads the pod range of the conflist in dir, as WriteConflist wrote it.
+func ConflistPodCIDR(dir string) (netip.Prefix, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ConflistName))
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	var l struct {
+		Plugins []struct {
+			Type string `json:"type"`
+			IPAM struct {
+				Ranges [][]ipamRange `json:"ranges"`
+			} `json:"ipam"`
+		} `json:"plugins"`
+	}
+	if err := json.Unmarshal(b, &l); err != nil {
+		return netip.Prefix{}, fmt.Errorf("%s: %w", ConflistName, err)
+	}
+	for _, p := range l.Plugins {
+		if p.Type == "bridge" && len(p.IPAM.Ranges) > 0 && len(p.IPAM.Ranges[0]) > 0 {
+			return netip.ParsePrefix(p.IPAM.Ranges[0][0].Subnet)
+		}
+	}
+	return netip.Prefix{}, fmt.Errorf("%s: no bridge range", ConflistName)
+}

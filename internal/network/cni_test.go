@@ -104,3 +104,24 @@ func TestWriteConflistWritesOnlyChanges(t *testing.T) {
 		t.Errorf("the dir holds %d files, want only %s (no temp files left)", len(entries), ConflistName)
 	}
 }
+
+func TestConflistPodCIDRReadsWhatWasWritten(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if _, err := ConflistPodCIDR(dir); err == nil {
+		t.Error("read a range from an empty dir")
+	}
+	want := netip.MustParsePrefix("10.42.3.0/24")
+	if _, err := WriteConflist(dir, CNIConfig{PodCIDR: want, MTU: 1450}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ConflistPodCIDR(dir); err != nil || got != want {
+		t.Errorf("ConflistPodCIDR = %v, %v; want %v", got, err, want)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ConflistName), []byte(`{"plugins":[{"type":"portmap"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ConflistPodCIDR(dir); err == nil {
+		t.Error("read a range from a conflist without a bridge")
+	}
+}

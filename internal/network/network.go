@@ -178,6 +178,16 @@ func (n *Network) Run(ctx context.Context) error {
 	n.mu.Unlock()
 	n.logger.Info("pod network starting", "backend", n.opts.Backend, "nodeIP", u.IP, "device", u.Device, "mtu", u.MTU)
 
+	// A conflist left by an earlier run is good until the Nodes say otherwise: containerd
+	// can start sandboxes (static pods too) while the API server is still away.
+	if prev, err := ConflistPodCIDR(n.opts.CNIConfDir); err == nil && prev.Addr().Is4() {
+		n.mu.Lock()
+		n.podCIDR = prev
+		n.mu.Unlock()
+		n.readyOnce.Do(func() { close(n.ready) })
+		n.logger.Info("using the CNI config of the previous run until the Node is read", "podCIDR", prev)
+	}
+
 	factory := informers.NewSharedInformerFactoryWithOptions(n.opts.Client, 0)
 	nodes := factory.Core().V1().Nodes()
 	loop := base.New(base.Options{

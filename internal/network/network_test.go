@@ -2,6 +2,7 @@ package network
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/netip"
 	"sync"
@@ -10,7 +11,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 // fakeDataplane keeps the state the Network last asked for.
@@ -253,5 +256,35 @@ func TestSameForNetwork(t *testing.T) {
 		if got := sameForNetwork(base, tt.cur); got != tt.same {
 			t.Errorf("%s: sameForNetwork = %v, want %v", name, got, tt.same)
 		}
+	}
+}
+
+func TestNetworkStartsFromThePreviousConflistWithoutTheAPI(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	prev := netip.MustParsePrefix("10.42.5.0/24")
+	if _, err := WriteConflist(dir, CNIConfig{PodCIDR: prev}); err != nil {
+		t.Fatal(err)
+	}
+	client := fake.NewClientset()
+	client.PrependReactor("list", "nodes", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("the API server is away")
+	})
+	n, err := New(Options{NodeName: "a", Client: client, CNIConfDir: dir, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.dp = &fakeDataplane{}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	select {
+	case <-n.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("not ready with a conflist from the previous run")
+	}
+	if got := n.PodCIDR(); got != prev {
+		t.Errorf("PodCIDR() = %s, want the previous run's %s", got, prev)
 	}
 }
