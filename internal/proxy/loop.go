@@ -105,7 +105,9 @@ func (s *syncer) loop(ctx context.Context) {
 			continue
 		}
 		if needFull {
-			lastFull = lastStart
+			// The period counts from the end of a full sync: with a ruleset that takes
+			// longer to write than the period, partial syncs still get their turn.
+			lastFull = time.Now()
 		}
 		needFull = false
 		timer.Reset(time.Until(lastFull.Add(s.syncPeriod)))
