@@ -227,6 +227,9 @@ func (n *Network) Run(ctx context.Context) error {
 	defer factory.Shutdown()
 
 	err = loop.Run(ctx)
+	if ctx.Err() != nil {
+		err = nil // stopping before the informers synced is not a failure
+	}
 	n.appliedRules = ""
 	if n.opts.CleanupOnStop {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -254,38 +257,13 @@ func (n *Network) sync(ctx context.Context, lister corelisters.NodeLister, force
 		p, _ := PeerFromNode(node)
 		peers = append(peers, p)
 	}
+	podCIDR, selfCIDRs, err := n.writeConfig(self)
+	if err != nil {
+		return err
+	}
 	n.mu.Lock()
 	u := n.under
-	old := n.podCIDR
 	n.mu.Unlock()
-
-	var selfCIDRs []netip.Prefix
-	if self != nil {
-		selfCIDRs = podCIDRs(self)
-	}
-	podCIDR := choosePodCIDR(selfCIDRs, old, n.opts.ClusterCIDR)
-	if len(selfCIDRs) == 0 {
-		selfCIDRs = []netip.Prefix{podCIDR}
-	}
-
-	mtu := n.opts.MTU
-	if mtu == 0 {
-		mtu = u.MTU
-		if n.opts.Backend == BackendVXLAN && mtu > vxlanOverhead {
-			mtu -= vxlanOverhead
-		}
-	}
-	wrote, err := n.dp.writeConflist(n.opts.CNIConfDir, CNIConfig{PodCIDR: podCIDR, MTU: mtu, IPAMDataDir: n.opts.IPAMDataDir})
-	if err != nil {
-		return fmt.Errorf("writing CNI config: %w", err)
-	}
-	if wrote {
-		n.logger.Info("wrote CNI config", "podCIDR", podCIDR, "previous", old, "dir", n.opts.CNIConfDir)
-	}
-	n.mu.Lock()
-	n.podCIDR = podCIDR
-	n.mu.Unlock()
-	n.readyOnce.Do(func() { close(n.ready) })
 
 	var errs []error
 	rules := MasqueradeRules(n.opts.ClusterCIDR, podCIDR)
@@ -318,6 +296,42 @@ func (n *Network) sync(ctx context.Context, lister corelisters.NodeLister, force
 		errs = append(errs, fmt.Errorf("routes to other nodes: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// writeConfig writes the conflist for the node's range and reports the range in use and
+// the node's ranges (the range in use when the Node has none).
+func (n *Network) writeConfig(self *corev1.Node) (netip.Prefix, []netip.Prefix, error) {
+	n.mu.Lock()
+	u, old := n.under, n.podCIDR
+	n.mu.Unlock()
+
+	var selfCIDRs []netip.Prefix
+	if self != nil {
+		selfCIDRs = podCIDRs(self)
+	}
+	podCIDR := choosePodCIDR(selfCIDRs, old, n.opts.ClusterCIDR)
+	if len(selfCIDRs) == 0 {
+		selfCIDRs = []netip.Prefix{podCIDR}
+	}
+	mtu := n.opts.MTU
+	if mtu == 0 {
+		mtu = u.MTU
+		if n.opts.Backend == BackendVXLAN && mtu > vxlanOverhead {
+			mtu -= vxlanOverhead
+		}
+	}
+	wrote, err := n.dp.writeConflist(n.opts.CNIConfDir, CNIConfig{PodCIDR: podCIDR, MTU: mtu, IPAMDataDir: n.opts.IPAMDataDir})
+	if err != nil {
+		return podCIDR, selfCIDRs, fmt.Errorf("writing CNI config: %w", err)
+	}
+	if wrote {
+		n.logger.Info("wrote CNI config", "podCIDR", podCIDR, "previous", old, "dir", n.opts.CNIConfDir)
+	}
+	n.mu.Lock()
+	n.podCIDR = podCIDR
+	n.mu.Unlock()
+	n.readyOnce.Do(func() { close(n.ready) })
+	return podCIDR, selfCIDRs, nil
 }
 
 // choosePodCIDR picks the range for the conflist: the node's first podCIDR; without one
