@@ -48,7 +48,8 @@ type Options struct {
 	CacheSize int
 	// UpstreamTimeout is how long one upstream may take to answer. Default 2s.
 	UpstreamTimeout time.Duration
-	// Publish, when set, makes this server an endpoint of the kube-dns Service.
+	// Publish, when set, makes this server an endpoint of the kube-dns Service. It is
+	// ignored, with a warning, when its Address is loopback: the API rejects such endpoints.
 	Publish *Publish
 	// Registry takes the metrics and serves them. Default: a new registry.
 	Registry Registry
@@ -161,6 +162,10 @@ func New(opts Options) (*Server, error) {
 	for inf, idx := range map[cache.SharedIndexInformer]cache.Indexers{
 		svcInf: ServiceIndexers(), sliceInf: EndpointSliceIndexers(), podInf: PodIndexers(),
 	} {
+		// The factory's informers come with a namespace index already.
+		for name := range inf.GetIndexer().GetIndexers() {
+			delete(idx, name)
+		}
 		if err := inf.AddIndexers(idx); err != nil {
 			s.close()
 			return nil, fmt.Errorf("dns: %w", err)
@@ -181,6 +186,11 @@ func New(opts Options) (*Server, error) {
 		fwd:     &forwarder{upstreams: upstreams, ex: newNetExchanger(opts.UpstreamTimeout), cache: ac, timeout: opts.UpstreamTimeout, metrics: m},
 		synced:  s.synced.Load,
 		metrics: m,
+	}
+	if p := opts.Publish; p != nil && (p.Address == nil || p.Address.IsLoopback() || p.Address.IsUnspecified()) {
+		// The API rejects loopback endpoints (and pods could not reach them).
+		s.log.Warn("not registering behind the kube-dns Service: no routable address", "address", p.Address)
+		opts.Publish = nil
 	}
 	if opts.Publish != nil {
 		port := s.udp.LocalAddr().(*net.UDPAddr).Port

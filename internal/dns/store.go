@@ -29,9 +29,11 @@ type Store interface {
 }
 
 const (
-	indexClusterIP = "clusterIP"
-	indexService   = "service"
-	indexIP        = "ip"
+	// indexPodNamespace indexes pods with an IP of their own by namespace.
+	indexPodNamespace = "podNamespace"
+	indexClusterIP    = "clusterIP"
+	indexService      = "service"
+	indexIP           = "ip"
 )
 
 // ServiceIndexers, EndpointSliceIndexers and PodIndexers are the indexes the Store reads;
@@ -45,7 +47,7 @@ func EndpointSliceIndexers() cache.Indexers {
 }
 
 func PodIndexers() cache.Indexers {
-	return cache.Indexers{cache.NamespaceIndex: podNamespace, indexIP: podIPs}
+	return cache.Indexers{indexPodNamespace: podNamespace, indexIP: podIPs}
 }
 
 func serviceIPs(obj any) ([]string, error) {
@@ -180,7 +182,7 @@ func (s *IndexerStore) PodsByIP(ip netip.Addr) []*corev1.Pod {
 }
 
 func (s *IndexerStore) HasPods(namespace string) bool {
-	keys, err := s.PodIndexer.IndexKeys(cache.NamespaceIndex, namespace)
+	keys, err := s.PodIndexer.IndexKeys(indexPodNamespace, namespace)
 	return err == nil && len(keys) > 0
 }
 
