@@ -3,6 +3,7 @@ package controllermanager
 import (
 	"fmt"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -38,9 +39,55 @@ func NewCommand() *cobra.Command {
 	f.DurationVar(&opts.Election.LeaseDuration, "leader-elect-lease-duration", 15e9, "How long a standby waits before taking over a silent leader's lease")
 	f.DurationVar(&opts.Election.RenewDeadline, "leader-elect-renew-deadline", 10e9, "How long the leader keeps trying to renew before it stops leading")
 	f.DurationVar(&opts.Election.RetryPeriod, "leader-elect-retry-period", 2e9, "How often candidates try to acquire or renew the lease")
+	for _, c := range concurrencyFlags {
+		settings.ConcurrentSyncs[c.key] = settings.Workers(c.key)
+		f.Var(intInMap{settings.ConcurrentSyncs, c.key}, c.flag, fmt.Sprintf("Objects of the %s controller synced at once", c.key))
+	}
 	f.DurationVar(&settings.NodeMonitorGracePeriod, "node-monitor-grace-period", settings.NodeMonitorGracePeriod, "How long a node may be silent before it is marked Unknown")
 	f.IntVar(&settings.TerminatedPodGCThreshold, "terminated-pod-gc-threshold", settings.TerminatedPodGCThreshold, "Terminated pods kept before the pod garbage collector deletes the oldest")
 	f.StringVar(&settings.ClusterCIDR, "cluster-cidr", settings.ClusterCIDR, "Pod IP range that node IPAM divides into per-node ranges")
 	f.IntVar(&settings.NodeCIDRMaskSize, "node-cidr-mask-size", settings.NodeCIDRMaskSize, "Prefix length of each node's pod range")
 	return cmd
 }
+
+// concurrencyFlags are upstream's --concurrent-*-syncs flags and the controller each sets.
+var concurrencyFlags = []struct{ flag, key string }{
+	{"concurrent-deployment-syncs", "deployment"},
+	{"concurrent-replicaset-syncs", "replicaset"},
+	{"concurrent-rc-syncs", "replicationcontroller"},
+	{"concurrent-statefulset-syncs", "statefulset"},
+	{"concurrent-daemonset-syncs", "daemonset"},
+	{"concurrent-job-syncs", "job"},
+	{"concurrent-cron-job-syncs", "cronjob"},
+	{"concurrent-ttl-after-finished-syncs", "ttl-after-finished"},
+	{"concurrent-endpoint-syncs", "endpoints"},
+	{"concurrent-service-endpoint-syncs", "endpointslice"},
+	{"mirroring-concurrent-service-endpoint-syncs", "endpointslicemirroring"},
+	{"concurrent-gc-syncs", "garbage-collector"},
+	{"concurrent-namespace-syncs", "namespace"},
+	{"concurrent-resource-quota-syncs", "resourcequota"},
+}
+
+// intInMap is a flag that sets one entry of a map.
+type intInMap struct {
+	m   map[string]int
+	key string
+}
+
+func (v intInMap) String() string {
+	if v.m == nil {
+		return "0"
+	}
+	return strconv.Itoa(v.m[v.key])
+}
+
+func (v intInMap) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return fmt.Errorf("must be a positive integer, got %q", s)
+	}
+	v.m[v.key] = n
+	return nil
+}
+
+func (v intInMap) Type() string { return "int" }
