@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"capstan/internal/agent"
 	"capstan/internal/controllermanager"
 	"capstan/internal/dns"
 	"capstan/internal/kubectl"
@@ -52,6 +53,7 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(scheduler.NewCommand())
 	root.AddCommand(dns.NewCommand())
 	root.AddCommand(images.NewCommand())
+	root.AddCommand(agent.NewCommand())
 	root.AddCommand(proxy.NewCommand())
 	return root
 }

@@ -1,0 +1,90 @@
+package agent
+
+import (
+	"fmt"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// NewCommand returns `capstan agent`.
+func NewCommand() *cobra.Command {
+	var opts Options
+	var kubeconfig string
+	var labels []string
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Run a worker node: kubelet and a supervised containerd",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			if kubeconfig == "" {
+				return fmt.Errorf("--kubeconfig is required (joining with a token is not supported yet)")
+			}
+			cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+			if err != nil {
+				return fmt.Errorf("--kubeconfig: %w", err)
+			}
+			cfg.UserAgent = "capstan-agent"
+			cfg.QPS, cfg.Burst = 50, 100
+			opts.Config = cfg
+			if opts.NodeLabels, err = parseLabels(labels); err != nil {
+				return err
+			}
+			return Run(ctx, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&kubeconfig, "kubeconfig", "", "Kubeconfig with the node's credentials")
+	AddFlags(cmd, &opts, &labels)
+	return cmd
+}
+
+// AddFlags adds the agent's flags (shared with `capstan server`, which runs an agent).
+func AddFlags(cmd *cobra.Command, opts *Options, labels *[]string) {
+	f := cmd.Flags()
+	if f.Lookup("data-dir") == nil {
+		f.StringVar(&opts.DataDir, "data-dir", "/var/lib/capstan", "Folder that holds all state")
+	}
+	f.StringVar(&opts.NodeName, "node-name", "", "Node name (default: the host name)")
+	f.StringVar(&opts.NodeIP, "node-ip", "", "Node IP (default: the default route's source address)")
+	f.StringVar(&opts.ContainerRuntimeEndpoint, "container-runtime-endpoint", "", "Use this CRI socket instead of a supervised containerd")
+	f.StringVar(&opts.RegistryConfig, "registry-config", "", "registries.yaml with image registry mirrors and credentials")
+	f.StringVar(&opts.PodManifestPath, "pod-manifest-path", "", "Static pod manifests directory (default <data-dir>/agent/pod-manifests)")
+	f.StringVar(&opts.KubeReserved, "kube-reserved", "", "Resources reserved for Kubernetes components, e.g. cpu=100m,memory=256Mi")
+	f.StringVar(&opts.SystemReserved, "system-reserved", "", "Resources reserved for the system, e.g. cpu=100m,memory=256Mi")
+	f.StringVar(&opts.KubeletAddress, "kubelet-address", "", "Listen address of the kubelet API (default :10250)")
+	f.BoolVar(&opts.StopPodsOnExit, "stop-pods-on-exit", false, "Stop and remove every pod when the agent exits (default: leave them running)")
+	f.StringSliceVar(labels, "node-label", nil, "Extra node labels, key=value")
+	if f.Lookup("cluster-dns") == nil {
+		f.StringVar(&opts.ClusterDNS, "cluster-dns", "", "Cluster DNS server IP (default 10.43.0.10)")
+	}
+	if f.Lookup("cluster-domain") == nil {
+		f.StringVar(&opts.ClusterDomain, "cluster-domain", "", "Cluster domain (default cluster.local)")
+	}
+	f.StringVar(&opts.PodNetwork, "pod-network", "", "Pod network between nodes: vxlan (default), host-gw or none")
+}
+
+func parseLabels(list []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range list {
+		k, v, ok := splitLabel(kv)
+		if !ok {
+			return nil, fmt.Errorf("--node-label %q is not key=value", kv)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func splitLabel(kv string) (string, string, bool) {
+	for i := 0; i < len(kv); i++ {
+		if kv[i] == '=' {
+			return kv[:i], kv[i+1:], i > 0
+		}
+	}
+	return "", "", false
+}
