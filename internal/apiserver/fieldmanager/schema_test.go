@@ -273,9 +273,9 @@ func TestConversionRules(t *testing.T) {
 func TestBadDocumentsFail(t *testing.T) {
 	t.Parallel()
 	for name, doc := range map[string]string{
-		"not JSON":            `{`,
-		"dangling reference":  `{"definitions":{"a":{"type":"object","properties":{"b":{"$ref":"#/definitions/missing"}}}}}`,
-		"unknown list type":   `{"definitions":{"a":{"type":"array","items":{"type":"string"},"x-kubernetes-list-type":"bag"}}}`,
+		"not JSON":             `{`,
+		"dangling reference":   `{"definitions":{"a":{"type":"object","properties":{"b":{"$ref":"#/definitions/missing"}}}}}`,
+		"unknown list type":    `{"definitions":{"a":{"type":"array","items":{"type":"string"},"x-kubernetes-list-type":"bag"}}}`,
 		"map list without key": `{"definitions":{"a":{"type":"array","items":{"type":"string"},"x-kubernetes-list-type":"map"}}}`,
 	} {
 		if _, err := fieldmanager.NewTypeConverter([]byte(doc)); err == nil {
