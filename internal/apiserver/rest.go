@@ -48,8 +48,14 @@ func (h *resourceHandler) subresources() []subresource {
 	g, v, k := h.res.GVK.Group, h.res.GVK.Version, h.res.GVK.Kind
 	switch h.res.Plural {
 	case "pods":
-		out = append(out, subresource{"binding", "", "v1", "Binding", []string{"create"}},
-			subresource{"eviction", "policy", "v1", "Eviction", []string{"create"}})
+		out = append(out, subresource{"attach", "", "v1", "PodAttachOptions", []string{"create", "get"}},
+			subresource{"binding", "", "v1", "Binding", []string{"create"}},
+			subresource{"eviction", "policy", "v1", "Eviction", []string{"create"}},
+			subresource{"exec", "", "v1", "PodExecOptions", []string{"create", "get"}},
+			subresource{"log", "", "v1", "Pod", []string{"get"}},
+			subresource{"portforward", "", "v1", "PodPortForwardOptions", []string{"create", "get"}})
+	case "nodes":
+		out = append(out, subresource{"proxy", "", "v1", "NodeProxyOptions", []string{"create", "delete", "get", "patch", "update"}})
 	case "namespaces":
 		out = append(out, subresource{"finalize", "", "v1", "Namespace", []string{"update"}})
 	case "certificatesigningrequests":
@@ -82,7 +88,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	h := s.handlers[info.Group+"/"+info.Version+"/"+info.Resource]
 	if h == nil || (h.res.Namespaced == false && info.Namespace != "") ||
-		(info.Subresource != "" && !h.hasSubresource(info.Subresource)) || len(info.Parts) > 5 {
+		(info.Subresource != "" && !h.hasSubresource(info.Subresource)) ||
+		(len(info.Parts) > 5 && (h.res.Plural != "nodes" || info.Subresource != "proxy")) {
 		writeStatusJSON(w, notFoundPath(r.URL.Path))
 		return
 	}

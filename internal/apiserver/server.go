@@ -55,6 +55,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Clock; default real.
 	Clock clock.PassiveClock
+	// Kubelet is how pods/log, exec, attach, portforward and nodes/proxy reach kubelets.
+	Kubelet KubeletClientConfig
 }
 
 // Server is a running API server.
@@ -71,6 +73,8 @@ type Server struct {
 	ready    chan struct{}
 	mu       sync.Mutex
 	openapi  http.Handler
+
+	kubeletClient kubeletClient
 }
 
 // New builds a server: the scheme, the codecs and one store (with its watch cache) per

@@ -31,6 +31,9 @@ func (h *resourceHandler) serveSubresource(ctx context.Context, w http.ResponseW
 	case "eviction":
 		return h.serveEviction(ctx, w, r, info)
 	}
+	if isKubeletSubresource(h.res.Plural, info.Subresource) {
+		return h.serveKubeletSubresource(ctx, w, r, info)
+	}
 	mode := modeStatus
 	allowed := map[string]bool{"get": true, "update": true, "patch": true}
 	switch info.Subresource {

@@ -62,6 +62,15 @@ type Options struct {
 	// KubeSchedulerConfiguration file (default: none, upstream's defaults).
 	DisableScheduler bool
 	SchedulerConfig  string
+	// DisableDNS does not run cluster DNS in this server. DNSListen is its UDP and TCP
+	// address (default: the advertise address, port 53; with a loopback advertise address
+	// DNS runs only when DNSListen is set); DNSMetricsListen serves its /healthz and
+	// /metrics (default: the DNSListen host, port 9153). ClusterDNS is the ClusterIP of the
+	// kube-dns Service (default: the 10th address of ServiceCIDR, 10.43.0.10) and
+	// ClusterDomain the cluster domain (default cluster.local).
+	DisableDNS                  bool
+	DNSListen, DNSMetricsListen string
+	ClusterDNS, ClusterDomain   string
 	// ControllerSettings, when set, adjusts the controllers' settings (tests shorten
 	// periods with it). Default: upstream's settings.
 	ControllerSettings func(*controllermanager.Settings)
@@ -159,6 +168,14 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 
+	// The API server's identity towards kubelets (logs, exec, port-forward, nodes/proxy).
+	kubeletClient, err := ca.LoadOrIssue(tlsDir, "client-kube-apiserver-kubelet-client", pki.CertSpec{
+		CommonName: apiserver.KubeletClientUser, Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	})
+	if err != nil {
+		return err
+	}
+
 	client, stopEtcd, err := startDatastore(ctx, opts, ca, tlsDir, log)
 	if err != nil {
 		return err
@@ -177,6 +194,7 @@ func Run(ctx context.Context, opts Options) error {
 		Etcd: client, Listener: listener, ServingCert: serving.TLS, ClientCA: pool,
 		AdvertiseAddress: advertise, AdvertisePort: int32(port), ServiceCIDR: serviceCIDR,
 		NodePortMin: npMin, NodePortMax: npMax, Version: version.Get(), Logger: opts.Logger,
+		Kubelet: apiserver.KubeletClientConfig{CertPEM: kubeletClient.CertPEM, KeyPEM: kubeletClient.KeyPEM, CAPEM: ca.CertPEM},
 	})
 	if err != nil {
 		listener.Close()
