@@ -194,7 +194,9 @@ func Run(ctx context.Context, opts Options) error {
 		Etcd: client, Listener: listener, ServingCert: serving.TLS, ClientCA: pool,
 		AdvertiseAddress: advertise, AdvertisePort: int32(port), ServiceCIDR: serviceCIDR,
 		NodePortMin: npMin, NodePortMax: npMax, Version: version.Get(), Logger: opts.Logger,
-		Kubelet: apiserver.KubeletClientConfig{CertPEM: kubeletClient.CertPEM, KeyPEM: kubeletClient.KeyPEM, CAPEM: ca.CertPEM},
+		// Kubelets' serving certificates are not verified (upstream's default): agents
+		// serve with self-signed ones until they get theirs from the CA.
+		Kubelet: apiserver.KubeletClientConfig{CertPEM: kubeletClient.CertPEM, KeyPEM: kubeletClient.KeyPEM},
 	})
 	if err != nil {
 		listener.Close()
