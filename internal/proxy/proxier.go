@@ -8,6 +8,7 @@ import (
 
 	"capstan/internal/proxy/desired"
 	"capstan/internal/proxy/iptables"
+	"capstan/internal/proxy/nftables"
 	"capstan/internal/proxy/runner"
 )
 
@@ -40,7 +41,7 @@ const (
 var Modes = []string{ModeIPTables, ModeNFTables, ModeUserspace}
 
 // builtModes are the modes this binary can run.
-func builtModes() []string { return []string{ModeIPTables} }
+func builtModes() []string { return []string{ModeIPTables, ModeNFTables} }
 
 // modeConfig is what a mode constructor gets.
 type modeConfig struct {
@@ -54,7 +55,9 @@ func newProxier(mode string, c modeConfig) (Proxier, error) {
 	switch mode {
 	case ModeIPTables:
 		return iptables.New(iptables.Options{Runner: c.runner, MasqueradeBit: c.masqueradeBit, Logger: c.logger})
-	case ModeNFTables, ModeUserspace:
+	case ModeNFTables:
+		return nftables.New(nftables.Options{Runner: c.runner, MasqueradeBit: c.masqueradeBit, Logger: c.logger})
+	case ModeUserspace:
 		return nil, fmt.Errorf("--proxy-mode %s is not built yet; this build has: %s", mode, strings.Join(builtModes(), ", "))
 	}
 	return nil, fmt.Errorf("unknown --proxy-mode %q (one of %s)", mode, strings.Join(Modes, ", "))

@@ -205,7 +205,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 
 	if !cache.WaitForCacheSync(ctx.Done(), services.Informer().HasSynced, slices.Informer().HasSynced, nodes.Informer().HasSynced) {
-		return ctx.Err()
+		return nil // stopped before the caches filled
 	}
 	log.Info("Service proxy started", "mode", opts.Mode, "node", opts.NodeName)
 	loopDone := make(chan struct{})

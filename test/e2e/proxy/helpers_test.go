@@ -316,6 +316,13 @@ const nodeName = "e2e-node"
 func startCluster(t *testing.T, mode string) *cluster {
 	t.Helper()
 	c := &cluster{t: t, server: capstantesting.StartServer(t), node: newNode(t)}
+	c.startProxy(t, mode)
+	return c
+}
+
+// startProxy runs a proxy in the given mode for the node until c.stop.
+func (c *cluster) startProxy(t *testing.T, mode string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -336,7 +343,6 @@ func startCluster(t *testing.T, mode string) *cluster {
 		})
 	}
 	t.Cleanup(c.stop)
-	return c
 }
 
 type ep struct {

@@ -18,6 +18,46 @@ func TestProxyIPTables(t *testing.T) {
 	testProxy(t, "iptables", func(n ns) string { return n.run(t, "iptables-save") })
 }
 
+func TestProxyNFTables(t *testing.T) {
+	requireRoot(t, "nft", "iptables-save")
+	testProxy(t, "nftables", func(n ns) string { return n.run(t, "nft", "list", "ruleset") })
+}
+
+func TestProxySwitchingModesCleansTheOldOne(t *testing.T) {
+	requireRoot(t, "nft", "iptables-save")
+	c := startCluster(t, "iptables")
+	p := c.node.addPod(t)
+	svc := c.service("web", corev1.ProtocolTCP, nil)
+	c.endpoints(svc, ep{p, true})
+	waitReachable(t, c.node.NS, clusterAddr(svc))
+	c.stop()
+
+	c.startProxy(t, "nftables")
+	eventually(t, "the nftables table", func() error {
+		if !strings.Contains(c.node.NS.run(t, "nft", "list", "tables"), "kube-proxy") {
+			return fmt.Errorf("no kube-proxy table yet")
+		}
+		return nil
+	})
+	waitReachable(t, c.node.NS, clusterAddr(svc))
+	eventually(t, "the iptables rules gone", func() error {
+		if strings.Contains(c.node.NS.run(t, "iptables-save"), "KUBE-") {
+			return fmt.Errorf("iptables rules left")
+		}
+		return nil
+	})
+	c.stop()
+
+	c.startProxy(t, "iptables")
+	eventually(t, "the nftables table gone", func() error {
+		if strings.Contains(c.node.NS.run(t, "nft", "list", "tables"), "kube-proxy") {
+			return fmt.Errorf("the kube-proxy table is left")
+		}
+		return nil
+	})
+	waitReachable(t, c.node.NS, clusterAddr(svc))
+}
+
 // testProxy runs every scenario against one fake node; rules dumps the mode's rules.
 func testProxy(t *testing.T, mode string, rules func(ns) string) {
 	c := startCluster(t, mode)
@@ -180,7 +220,7 @@ func testProxy(t *testing.T, mode string, rules func(ns) string) {
 
 	t.Run("cleanup leaves no rule behind", func(t *testing.T) {
 		c.stop()
-		if !strings.Contains(rules(n.NS), "KUBE-") {
+		if r := rules(n.NS); !strings.Contains(r, "KUBE-") && !strings.Contains(r, "kube-proxy") {
 			t.Fatal("no proxy rules before cleanup")
 		}
 		bin := capstantesting.Binary(t)

@@ -1,0 +1,118 @@
+package nftables
+
+import (
+	"flag"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"capstan/internal/proxy/desired"
+	"capstan/internal/proxy/desired/desiredtest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+const mark = "0x4000"
+
+func loadState(t *testing.T) *desired.State {
+	t.Helper()
+	in := desiredtest.Load(t, filepath.Join("..", "desired", "testdata", "services.yaml"))
+	in.PodCIDRs = []netip.Prefix{netip.MustParsePrefix("10.42.0.0/16")}
+	return desired.Compute(in)
+}
+
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("script differs from %s (go test -update rewrites it):\n%s", path, lineDiff(string(want), got))
+	}
+}
+
+// lineDiff lists the lines only in want (-) and only in got (+).
+func lineDiff(want, got string) string {
+	count := func(s string) map[string]int {
+		m := map[string]int{}
+		for _, l := range strings.Split(s, "\n") {
+			m[l]++
+		}
+		return m
+	}
+	w, g := count(want), count(got)
+	var b strings.Builder
+	for _, l := range strings.Split(want, "\n") {
+		if g[l] == 0 {
+			b.WriteString("- " + l + "\n")
+		}
+	}
+	for _, l := range strings.Split(got, "\n") {
+		if w[l] == 0 {
+			b.WriteString("+ " + l + "\n")
+		}
+	}
+	return b.String()
+}
+
+func TestFullSyncScriptGolden(t *testing.T) {
+	t.Parallel()
+	st := loadState(t)
+	// A stale service chain and affinity set are in the table; fixed chains stay.
+	old := existing{chains: []string{"services", "nat-output", "service-STALE000-ns/gone/tcp/p"}, sets: []string{"cluster-ips", "affinity-STALE000-ns/gone/tcp/p__10.0.0.1/80"}}
+	pl := buildPlan(st, nil, nil, old, mark)
+	checkGolden(t, "services.nft", string(pl.script))
+}
+
+func TestPartialSyncTouchesOnlyWhatChanged(t *testing.T) {
+	t.Parallel()
+	st := loadState(t)
+	full := buildPlan(st, nil, nil, existing{}, mark)
+
+	next := loadState(t)
+	var kept []desired.ServicePort
+	for _, sp := range next.Services {
+		switch sp.Name.String() {
+		case "ns1/web:http":
+			sp.ClusterEndpoints = sp.ClusterEndpoints[:2]
+		case "ns2/np:http":
+			continue
+		case "ns1/empty:http":
+			sp.ClusterEndpoints = []desired.Endpoint{{IP: netip.MustParseAddr("10.42.0.200"), Port: 80, Ready: true, Serving: true}}
+			sp.HasAnyEndpoints = true
+		}
+		kept = append(kept, sp)
+	}
+	next.Services = kept
+	partial := buildPlan(next, full.services, full.elements, existing{}, mark)
+	checkGolden(t, "partial.nft", string(partial.script))
+
+	again := buildPlan(next, partial.services, partial.elements, existing{}, mark)
+	if len(again.script) != 0 {
+		t.Errorf("a sync without changes wrote:\n%s", again.script)
+	}
+	if again.rules != partial.rules {
+		t.Errorf("%d rules after an empty sync, want %d", again.rules, partial.rules)
+	}
+	if f := buildPlan(next, nil, nil, existing{}, mark); f.rules != partial.rules {
+		t.Errorf("a partial sync counts %d rules, a full sync %d", partial.rules, f.rules)
+	}
+}
+
+func TestParseObjects(t *testing.T) {
+	t.Parallel()
+	out := "table ip kube-proxy {\n\tcomment \"rules for kube-proxy\"\n\tmap service-ips {\n\t\ttype ipv4_addr : verdict\n\t}\n\n\tset affinity-X-ns/a/tcp/p__10.0.0.1/80 {\n\t\ttype ipv4_addr\n\t}\n\n\tchain services {\n\t\tip daddr . meta l4proto . th dport vmap @service-ips\n\t}\n\tchain endpoint-X-ns/a/tcp/p__10.0.0.1/80 {\n\t}\n}\n"
+	e := parseObjects([]byte(out))
+	if strings.Join(e.chains, " ") != "services endpoint-X-ns/a/tcp/p__10.0.0.1/80" || strings.Join(e.sets, " ") != "affinity-X-ns/a/tcp/p__10.0.0.1/80" {
+		t.Errorf("parsed %+v", e)
+	}
+}
