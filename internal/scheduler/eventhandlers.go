@@ -67,22 +67,26 @@ func (s *Scheduler) addEventHandlers(factory informers.SharedInformerFactory) er
 		return inf
 	})
 	s.podLister = factory.Core().V1().Pods().Lister()
-	if _, err := pods.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+	reg, err := pods.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    s.onPodAdd,
 		UpdateFunc: s.onPodUpdate,
 		DeleteFunc: s.onPodDelete,
-	}); err != nil {
+	})
+	if err != nil {
 		return err
 	}
+	s.handlersSynced = append(s.handlersSynced, reg.HasSynced)
 	nodes := factory.Core().V1().Nodes().Informer()
 	_ = nodes.SetTransform(stripManagedFields)
-	if _, err := nodes.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+	reg, err = nodes.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    s.onNodeAdd,
 		UpdateFunc: s.onNodeUpdate,
 		DeleteFunc: s.onNodeDelete,
-	}); err != nil {
+	})
+	if err != nil {
 		return err
 	}
+	s.handlersSynced = append(s.handlersSynced, reg.HasSynced)
 	simple := func(inf toolscache.SharedIndexInformer, res framework.EventResource) error {
 		_, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 			AddFunc: func(obj any) {
@@ -168,7 +172,7 @@ func (s *Scheduler) onPodAdd(obj any) {
 func (s *Scheduler) onPodUpdate(oldObj, obj any) {
 	old, ok1 := oldObj.(*corev1.Pod)
 	pod, ok2 := obj.(*corev1.Pod)
-	if !ok1 || !ok2 || old.ResourceVersion == pod.ResourceVersion {
+	if !ok1 || !ok2 {
 		return
 	}
 	switch {
@@ -234,7 +238,7 @@ func (s *Scheduler) onNodeAdd(obj any) {
 func (s *Scheduler) onNodeUpdate(oldObj, obj any) {
 	old, ok1 := oldObj.(*corev1.Node)
 	node, ok2 := obj.(*corev1.Node)
-	if !ok1 || !ok2 || old.ResourceVersion == node.ResourceVersion {
+	if !ok1 || !ok2 {
 		return
 	}
 	s.cache.UpdateNode(old, node)

@@ -15,6 +15,7 @@ import (
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 
@@ -77,6 +78,8 @@ type Scheduler struct {
 	bindings sync.WaitGroup
 	// bindSlots has one token per binding call allowed in flight.
 	bindSlots chan struct{}
+	// handlersSynced report whether the pod and node handlers have seen the initial lists.
+	handlersSynced []toolscache.InformerSynced
 }
 
 // Run runs the scheduler until ctx is done. With leader election it schedules only while
@@ -236,8 +239,13 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, b
 	return s, nil
 }
 
-// Run schedules pods until ctx is done, then waits for bindings in flight.
+// Run schedules pods until ctx is done, then waits for bindings in flight. It starts once
+// the event handlers have taken in the initial pods and nodes, so the first pods do not
+// find an empty cache.
 func (s *Scheduler) Run(ctx context.Context) {
+	if !toolscache.WaitForCacheSync(ctx.Done(), s.handlersSynced...) {
+		return
+	}
 	s.log.Info("scheduler started", "profiles", len(s.profiles))
 	go s.queue.Run(ctx)
 	for ctx.Err() == nil {
