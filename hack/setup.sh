@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs from Debian packages what capstan needs on a node: the container runtime (containerd,
 # runc, the CNI plugins) and the network tools (iptables, nftables, iproute2, conntrack, socat,
-# ethtool, kmod).
+# ethtool, kmod), and busybox-static, which the e2e tests pack into their busybox image.
 #
 # Usage: hack/setup.sh --for run|test
 #
@@ -11,7 +11,7 @@
 # It never starts containerd as a service: capstan's agent supervises its own.
 set -euo pipefail
 
-packages=(containerd runc containernetworking-plugins iptables nftables iproute2 conntrack socat ethtool kmod)
+packages=(containerd runc containernetworking-plugins iptables nftables iproute2 conntrack socat ethtool kmod busybox-static)
 
 usage() {
   echo "usage: $0 --for run|test"
