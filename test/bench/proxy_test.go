@@ -13,6 +13,7 @@ import (
 
 	"capstan/internal/proxy/desired"
 	"capstan/internal/proxy/iptables"
+	"capstan/internal/proxy/nftables"
 	"capstan/internal/proxy/runner"
 )
 
@@ -63,6 +64,19 @@ func BenchmarkProxyIPTables(b *testing.B) {
 		b.Run(fmt.Sprintf("services=%d", n), func(b *testing.B) {
 			run := benchNetns(b)
 			p, err := iptables.New(iptables.Options{Runner: run})
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchProxy(b, n, p.Sync, p.RuleCounts)
+		})
+	}
+}
+
+func BenchmarkProxyNFTables(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("services=%d", n), func(b *testing.B) {
+			run := benchNetns(b)
+			p, err := nftables.New(nftables.Options{Runner: run})
 			if err != nil {
 				b.Fatal(err)
 			}
