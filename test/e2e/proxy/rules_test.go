@@ -1,0 +1,49 @@
+package proxy
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The golden files of the modes are what the unit tests compare the generated rules with;
+// here the real kernel and tools take them, so a golden file cannot drift into something
+// only the tests accept.
+
+func load(t *testing.T, n ns, input string, argv ...string) {
+	t.Helper()
+	cmd := exec.Command("ip", append([]string{"netns", "exec", n.Name}, argv...)...)
+	cmd.Stdin = strings.NewReader(input)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v: %s", strings.Join(argv, " "), err, out)
+	}
+}
+
+func golden(t *testing.T, mode, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "internal", "proxy", mode, "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func TestGoldenIPTablesRulesLoad(t *testing.T) {
+	requireRoot(t, "iptables-restore")
+	n := newNS(t, "golden")
+	for _, f := range []string{"services.txt", "services-masquerade-all.txt", "partial.txt"} {
+		load(t, n, golden(t, "iptables", f), "iptables-restore", "-w", "--noflush")
+	}
+}
+
+func TestGoldenNFTablesScriptsLoad(t *testing.T) {
+	requireRoot(t, "nft")
+	n := newNS(t, "golden")
+	// The full golden deletes a stale chain and set it was told exist.
+	load(t, n, "add table ip kube-proxy\nadd chain ip kube-proxy service-STALE000-ns/gone/tcp/p\n"+
+		"add set ip kube-proxy affinity-STALE000-ns/gone/tcp/p__10.0.0.1/80 { type ipv4_addr ; }\n", "nft", "-f", "-")
+	load(t, n, golden(t, "nftables", "services.nft"), "nft", "-f", "-")
+	load(t, n, golden(t, "nftables", "partial.nft"), "nft", "-f", "-")
+}
