@@ -1,6 +1,7 @@
 package fieldmanager
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"reflect"
@@ -20,6 +21,7 @@ import (
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 	"sigs.k8s.io/structured-merge-diff/v6/merge"
 	"sigs.k8s.io/structured-merge-diff/v6/typed"
+	"sigs.k8s.io/structured-merge-diff/v6/value"
 )
 
 // Options select a Manager.
@@ -49,6 +51,8 @@ type Manager struct {
 	apiVersion  fieldpath.APIVersion
 	subresource string
 	updater     *merge.Updater
+	// ignore drops the fields the write may not own (upstream's reset fields); nil for none.
+	ignore fieldpath.Filter
 }
 
 // Manager returns the (cached) manager of opts.GVK and opts.Subresource; ok is false when the
@@ -73,10 +77,12 @@ func (c *TypeConverter) Manager(opts Options) (*Manager, bool) {
 		ignored = fieldpath.NewSet(fieldpath.MakePathOrDie("spec"))
 	}
 	b := merge.UpdaterBuilder{Converter: versionConverter{version}}
+	var ignore fieldpath.Filter
 	if ignored != nil {
-		b.IgnoreFilter = map[fieldpath.APIVersion]fieldpath.Filter{version: fieldpath.NewExcludeSetFilter(ignored)}
+		ignore = fieldpath.NewExcludeSetFilter(ignored)
+		b.IgnoreFilter = map[fieldpath.APIVersion]fieldpath.Filter{version: ignore}
 	}
-	m := &Manager{typ: typ, gvk: opts.GVK, apiVersion: version, subresource: opts.Subresource, updater: b.BuildUpdater()}
+	m := &Manager{typ: typ, gvk: opts.GVK, apiVersion: version, subresource: opts.Subresource, updater: b.BuildUpdater(), ignore: ignore}
 	c.managers[key] = m
 	return m, true
 }
@@ -99,10 +105,6 @@ func (c versionConverter) Convert(obj *typed.TypedValue, version fieldpath.APIVe
 func (versionConverter) IsMissingVersionError(err error) bool {
 	return errors.Is(err, errMissingVersion)
 }
-
-// currentOperation is the key an Update is computed under before it is merged into its
-// manager's entry: only what this write changed moves the entry's time.
-const currentOperation = "\x00current-operation"
 
 // beforeFirstApply owns the fields of an object that has no managedFields when it is first
 // applied to, so the apply conflicts where it would change them, as upstream.
@@ -129,22 +131,49 @@ func (m *Manager) update(live, obj runtime.Object, manager string, now time.Time
 	if err != nil {
 		return err
 	}
-	mf, err := m.managedForUpdate(live, om.GetManagedFields())
-	if err != nil {
-		return err
-	}
+	requested := om.GetManagedFields()
 	om.SetManagedFields(nil)
+	var liveEntries []metav1.ManagedFieldsEntry
+	if live != nil {
+		lm, err := meta.Accessor(live)
+		if err != nil {
+			return err
+		}
+		liveEntries = lm.GetManagedFields()
+	} else {
+		// A create compares with an empty object of the kind, as upstream does: fields every
+		// object has (an empty spec) are not changes.
+		live = emptyLike(obj)
+	}
 	liveTV, err := m.liveTyped(live)
 	if err != nil {
 		return err
 	}
-	newTV, err := m.typ.FromStructured(obj, typed.AllowDuplicates)
+	// The objects are the server's own Go values, which fit their schema by construction:
+	// validating them would only repeat the walk the comparison makes.
+	newTV, err := m.structured(obj)
 	if err != nil {
 		return fmt.Errorf("converting the new object to its schema: %w", err)
 	}
-	if err := m.record(mf, liveTV, newTV, manager, now); err != nil {
+	cmp, err := liveTV.Compare(newTV)
+	if err != nil {
+		return fmt.Errorf("comparing the objects: %w", err)
+	}
+	if m.ignore != nil {
+		cmp = cmp.FilterFields(m.ignore)
+	}
+	changed := cmp.Modified.Union(cmp.Added).Difference(stripSet)
+	keepLive := m.subresource != "" || (!isReset(requested) && (len(requested) == 0 || sameEntries(requested, liveEntries)))
+	if keepLive && changed.Empty() && cmp.Removed.Empty() {
+		// Nothing anyone owns changed: the stored entries stand as they are.
+		om.SetManagedFields(liveEntries)
+		return nil
+	}
+	mf, err := m.managedForUpdate(requested, liveEntries)
+	if err != nil {
 		return err
 	}
+	m.record(mf, changed, cmp.Removed, manager, now)
 	entries, err := mf.encode()
 	if err != nil {
 		return err
@@ -153,38 +182,77 @@ func (m *Manager) update(live, obj runtime.Object, manager string, now time.Time
 	return nil
 }
 
-// record merges the fields changed from liveTV to newTV into manager's Update entry.
-func (m *Manager) record(mf *managed, liveTV, newTV *typed.TypedValue, manager string, now time.Time) error {
-	_, fields, err := m.updater.Update(liveTV, newTV, m.apiVersion, mf.fields, currentOperation)
-	if err != nil {
-		return fmt.Errorf("updating managed fields: %w", err)
-	}
-	mf.fields = fields
-	if vs, ok := fields[currentOperation]; ok {
-		delete(fields, currentOperation)
-		key := entryID{manager: manager, operation: metav1.ManagedFieldsOperationUpdate, apiVersion: string(m.apiVersion), subresource: m.subresource}.key()
+// record applies a write's changes to the entries: what the write changed leaves every
+// other manager and joins manager's Update entry; what it removed leaves every manager.
+// Entries of another apiVersion cannot be compared and are dropped.
+func (m *Manager) record(mf *managed, changed, removed *fieldpath.Set, manager string, now time.Time) {
+	for key, vs := range mf.fields {
+		if vs.APIVersion() != m.apiVersion {
+			delete(mf.fields, key)
+			delete(mf.times, key)
+			continue
+		}
 		set := vs.Set()
-		if prev, ok := fields[key]; ok {
+		if !changed.Empty() {
+			set = set.Difference(changed)
+		}
+		if !removed.Empty() {
+			set = set.Difference(removed)
+		}
+		if set.Empty() {
+			delete(mf.fields, key)
+			delete(mf.times, key)
+		} else if set != vs.Set() {
+			mf.fields[key] = fieldpath.NewVersionedSet(set, vs.APIVersion(), vs.Applied())
+		}
+	}
+	if !changed.Empty() {
+		key := entryID{manager: manager, operation: metav1.ManagedFieldsOperationUpdate, apiVersion: string(m.apiVersion), subresource: m.subresource}.key()
+		set := changed
+		if prev, ok := mf.fields[key]; ok {
 			set = set.Union(prev.Set())
 		}
-		fields[key] = fieldpath.NewVersionedSet(set, m.apiVersion, false)
+		mf.fields[key] = fieldpath.NewVersionedSet(set, m.apiVersion, false)
 		mf.times[key] = &metav1.Time{Time: now.UTC().Truncate(time.Second)}
 	}
-	mf.strip()
 	mf.capUpdates()
-	return nil
+}
+
+// emptyLike is a new empty object of obj's Go type.
+func emptyLike(obj runtime.Object) runtime.Object {
+	return reflect.New(reflect.TypeOf(obj).Elem()).Interface().(runtime.Object)
+}
+
+// sameEntries reports whether a request sent back the stored entries unchanged, the usual
+// case of a read-modify-write, without decoding them.
+func sameEntries(a, b []metav1.ManagedFieldsEntry) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := &a[i], &b[i]
+		if x.Manager != y.Manager || x.Operation != y.Operation || x.APIVersion != y.APIVersion ||
+			x.Subresource != y.Subresource || x.FieldsType != y.FieldsType ||
+			(x.Time == nil) != (y.Time == nil) || (x.Time != nil && !x.Time.Equal(y.Time)) ||
+			(x.FieldsV1 == nil) != (y.FieldsV1 == nil) || (x.FieldsV1 != nil && !bytes.Equal(x.FieldsV1.Raw, y.FieldsV1.Raw)) {
+			return false
+		}
+	}
+	return true
 }
 
 // managedForUpdate picks the managed fields an update starts from: those of the request
 // unless they are missing or invalid (clients that do not know the field must not clear it),
 // none when the request resets them, and those of live on a subresource.
-func (m *Manager) managedForUpdate(live runtime.Object, requested []metav1.ManagedFieldsEntry) (*managed, error) {
-	if m.subresource == "" {
+func (m *Manager) managedForUpdate(requested, live []metav1.ManagedFieldsEntry) (*managed, error) {
+	if m.subresource == "" && !sameEntries(requested, live) {
 		if isReset(requested) {
 			return emptyManaged(), nil
 		}
 		if len(requested) > 0 {
 			if mf, err := decodeManaged(requested); err == nil && len(mf.fields) > 0 {
+				// Entries written by a client may name fields nobody owns.
+				mf.strip()
 				return mf, nil
 			}
 		}
@@ -192,15 +260,8 @@ func (m *Manager) managedForUpdate(live runtime.Object, requested []metav1.Manag
 	return liveManaged(live), nil
 }
 
-func liveManaged(live runtime.Object) *managed {
-	if live == nil {
-		return emptyManaged()
-	}
-	lm, err := meta.Accessor(live)
-	if err != nil {
-		return emptyManaged()
-	}
-	mf, err := decodeManaged(lm.GetManagedFields())
+func liveManaged(entries []metav1.ManagedFieldsEntry) *managed {
+	mf, err := decodeManaged(entries)
 	if err != nil {
 		return emptyManaged()
 	}
@@ -219,12 +280,9 @@ func isReset(entries []metav1.ManagedFieldsEntry) bool {
 	return false
 }
 
-// liveTyped converts live, without its managedFields, to its typed value; nil is an empty
-// object. live is not modified: a shallow copy gets the cleared metadata.
+// liveTyped converts live, without its managedFields, to its typed value. live is not
+// modified: a shallow copy gets the cleared metadata.
 func (m *Manager) liveTyped(live runtime.Object) (*typed.TypedValue, error) {
-	if live == nil {
-		return m.typ.FromUnstructured(map[string]any{})
-	}
 	v := reflect.ValueOf(live)
 	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
 		return nil, fmt.Errorf("live object %T is not a pointer to a struct", live)
@@ -236,11 +294,21 @@ func (m *Manager) liveTyped(live runtime.Object) (*typed.TypedValue, error) {
 		return nil, err
 	}
 	cm.SetManagedFields(nil)
-	tv, err := m.typ.FromStructured(cp.Interface(), typed.AllowDuplicates)
+	tv, err := m.structured(cp.Interface())
 	if err != nil {
 		return nil, fmt.Errorf("converting the live object to its schema: %w", err)
 	}
 	return tv, nil
+}
+
+// structured is the typed value of a Go object of the kind. The server's objects fit their
+// schema by construction, so they are not validated: the comparison walks them anyway.
+func (m *Manager) structured(obj any) (*typed.TypedValue, error) {
+	v, err := value.NewValueReflect(obj)
+	if err != nil {
+		return nil, err
+	}
+	return typed.AsTypedUnvalidated(v, m.typ.Schema, m.typ.TypeRef), nil
 }
 
 // Apply merges config, an applied configuration decoded from YAML or JSON, into live (nil
@@ -261,20 +329,33 @@ func (m *Manager) Apply(live runtime.Object, config map[string]any, into runtime
 	if err != nil {
 		return apierrors.NewBadRequest(fmt.Sprintf("failed to create typed patch object (%s; %v): %v", objectRef(u.GetNamespace(), u.GetName()), m.gvk, err))
 	}
-	mf := liveManaged(live)
+	if live == nil {
+		live = emptyLike(into)
+	}
+	lm, err := meta.Accessor(live)
+	if err != nil {
+		return err
+	}
+	mf := liveManaged(lm.GetManagedFields())
 	liveTV, err := m.liveTyped(live)
 	if err != nil {
 		return err
 	}
-	if live != nil && len(mf.fields) == 0 {
-		// An object nobody manages yet: what it holds belongs to "before-first-apply".
-		empty, err := m.typ.FromUnstructured(map[string]any{})
+	if len(mf.fields) == 0 {
+		// An object nobody manages yet: what it holds belongs to "before-first-apply" (nothing,
+		// for an object being created).
+		emptyTV, err := m.structured(emptyLike(live))
 		if err != nil {
 			return err
 		}
-		if err := m.record(mf, empty, liveTV, beforeFirstApply, now); err != nil {
-			return err
+		cmp, err := emptyTV.Compare(liveTV)
+		if err != nil {
+			return fmt.Errorf("comparing the live object: %w", err)
 		}
+		if m.ignore != nil {
+			cmp = cmp.FilterFields(m.ignore)
+		}
+		m.record(mf, cmp.Modified.Union(cmp.Added).Difference(stripSet), cmp.Removed, beforeFirstApply, now)
 	}
 	key := entryID{manager: manager, operation: metav1.ManagedFieldsOperationApply, apiVersion: string(m.apiVersion), subresource: m.subresource}.key()
 	before := mf.fields[key]
