@@ -85,9 +85,12 @@ func TestIntegrationSchedulerLeaderHandover(t *testing.T) {
 	killed := time.Now()
 	schCreate(t, c, "default", schPod("second", "", ""))
 	schWaitBound(t, c, "default", "second")
-	if took := time.Since(killed); took > 3*time.Second+2*time.Second {
+	// The lease lasts 3 s from the leader's last renewal; the standby retries every 250 ms.
+	// Allow scheduling and a loaded machine a few seconds on top.
+	if took := time.Since(killed); took > 3*time.Second+5*time.Second {
 		t.Errorf("standby scheduled %v after the leader died; lease duration is 3s", took)
 	}
+	t.Logf("standby scheduled %v after the leader died", time.Since(killed))
 	l, err := c.CoordinationV1().Leases("kube-system").Get(t.Context(), "kube-scheduler", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
