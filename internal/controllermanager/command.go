@@ -2,6 +2,7 @@ package controllermanager
 
 import (
 	"fmt"
+	"net"
 	"os/signal"
 	"strconv"
 	"syscall"
@@ -13,7 +14,8 @@ import (
 // NewCommand returns `capstan controller-manager`, the controllers alone, like upstream's
 // kube-controller-manager.
 func NewCommand() *cobra.Command {
-	var kubeconfig string
+	var kubeconfig, bindAddress string
+	var securePort int
 	opts := Options{LeaderElect: true}
 	settings := DefaultSettings()
 	cmd := &cobra.Command{
@@ -29,11 +31,16 @@ func NewCommand() *cobra.Command {
 			}
 			opts.Config = cfg
 			opts.Settings = &settings
+			if securePort > 0 {
+				opts.SecureAddr = net.JoinHostPort(bindAddress, strconv.Itoa(securePort))
+			}
 			return Run(ctx, opts)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&kubeconfig, "kubeconfig", "", "Kubeconfig of the API server to control")
+	f.IntVar(&securePort, "secure-port", 10257, "HTTPS port of /metrics and /healthz (self-signed, unauthenticated); 0 disables")
+	f.StringVar(&bindAddress, "bind-address", "0.0.0.0", "Address of --secure-port")
 	f.StringSliceVar(&opts.Controllers, "controllers", []string{"*"}, "Controllers to run: '*' runs every controller on by default, 'foo' enables foo, '-foo' disables foo")
 	f.BoolVar(&opts.LeaderElect, "leader-elect", true, "Run the controllers only while holding the kube-system/kube-controller-manager Lease")
 	f.DurationVar(&opts.Election.LeaseDuration, "leader-elect-lease-duration", 15e9, "How long a standby waits before taking over a silent leader's lease")

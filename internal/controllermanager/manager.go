@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 
+	"capstan/internal/componentserver"
 	"capstan/internal/controller/base"
 	"capstan/internal/leaderelection"
 )
@@ -36,7 +37,10 @@ type Options struct {
 	// Settings of the controllers. Zero value: DefaultSettings().
 	Settings *Settings
 	// Registry receives the controllers' metrics. Default: a private registry.
-	Registry prometheus.Registerer
+	Registry *prometheus.Registry
+	// SecureAddr, when set, serves /metrics and /healthz over HTTPS there (upstream's
+	// --secure-port 10257).
+	SecureAddr string
 	// ResyncPeriod of the shared informers. Default 12h (upstream's min-resync is 12h).
 	ResyncPeriod time.Duration
 	// Controllers to choose from. Default All(); tests pass their own.
@@ -74,6 +78,13 @@ func Run(ctx context.Context, opts Options) error {
 	client, err := kubernetes.NewForConfig(opts.Config)
 	if err != nil {
 		return fmt.Errorf("controller-manager: client: %w", err)
+	}
+	if opts.SecureAddr != "" {
+		go func() {
+			if err := componentserver.Serve(ctx, opts.SecureAddr, opts.Registry); err != nil {
+				log.Error("serving metrics", "err", err)
+			}
+		}()
 	}
 	run := func(ctx context.Context) {
 		if err := runControllers(ctx, opts, client, selected, log); err != nil {
