@@ -43,6 +43,11 @@ func NewCommand() *cobra.Command {
 	f.BoolVar(&opts.DisableControllerManager, "disable-controller-manager", false, "Do not run the controllers in this server")
 	f.BoolVar(&opts.DisableScheduler, "disable-scheduler", false, "Do not run the scheduler in this server")
 	f.StringVar(&opts.SchedulerConfig, "scheduler-config", "", "KubeSchedulerConfiguration file of the scheduler")
+	f.BoolVar(&opts.DisableDNS, "disable-dns", false, "Do not run cluster DNS in this server")
+	f.StringVar(&opts.DNSListen, "dns-listen", "", "UDP and TCP address of cluster DNS (default: the advertise address, port 53)")
+	f.StringVar(&opts.DNSMetricsListen, "dns-metrics-listen", "", "Address of cluster DNS's /healthz and /metrics (default: the --dns-listen host, port 9153)")
+	f.StringVar(&opts.ClusterDNS, "cluster-dns", "", "ClusterIP of the kube-dns Service (default: the 10th address of --service-cidr, 10.43.0.10)")
+	f.StringVar(&opts.ClusterDomain, "cluster-domain", "cluster.local", "Cluster domain")
 	f.StringSliceVar(&opts.Controllers, "controllers", []string{"*"}, "Controllers to run: '*' runs every controller on by default, 'foo' enables foo, '-foo' disables foo")
 	return cmd
 }

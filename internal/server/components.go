@@ -5,11 +5,14 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"sync"
 
 	"k8s.io/client-go/rest"
 
 	"capstan/internal/controllermanager"
+	"capstan/internal/dns"
 	"capstan/internal/pki"
 	"capstan/internal/scheduler"
 )
@@ -55,7 +58,57 @@ func (o *Options) components(ca *pki.CA) []component {
 			},
 		})
 	}
+	if dnsOpts, ok := o.dnsOptions(); ok {
+		out = append(out, component{
+			name: "kube-dns", user: "system:kube-dns",
+			run: func(ctx context.Context, cfg *rest.Config) error {
+				dnsOpts.Config = cfg
+				return dns.Run(ctx, dnsOpts)
+			},
+		})
+	}
 	return out
+}
+
+// dnsOptions configures the cluster DNS component: on the advertise address, port 53, and
+// registered behind kube-system/kube-dns at ClusterDNS. With a loopback advertise address
+// and no DNSListen it does not run: pods could not reach it.
+func (o *Options) dnsOptions() (dns.Options, bool) {
+	advertise := net.ParseIP(o.AdvertiseAddress)
+	listen := o.DNSListen
+	if o.DisableDNS || (listen == "" && (advertise == nil || advertise.IsLoopback())) {
+		return dns.Options{}, false
+	}
+	if listen == "" {
+		listen = net.JoinHostPort(o.AdvertiseAddress, "53")
+	}
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		o.Logger.Error("cluster DNS not started", "err", fmt.Errorf("--dns-listen: %w", err))
+		return dns.Options{}, false
+	}
+	metrics := o.DNSMetricsListen
+	if metrics == "" {
+		metrics = net.JoinHostPort(host, "9153")
+	}
+	endpoint := advertise
+	if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
+		endpoint = ip
+	}
+	serviceIP := o.ClusterDNS
+	if serviceIP == "" {
+		if p, err := netip.ParsePrefix(o.ServiceCIDR); err == nil {
+			a := p.Masked().Addr()
+			for range 10 {
+				a = a.Next()
+			}
+			serviceIP = a.String()
+		}
+	}
+	return dns.Options{
+		Listen: listen, HTTPListen: metrics, Domain: o.ClusterDomain, Logger: o.Logger,
+		Publish: &dns.Publish{ServiceIP: serviceIP, Address: endpoint},
+	}, true
 }
 
 // startComponents issues each component's certificate and starts it. The returned stop
