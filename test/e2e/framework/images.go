@@ -34,19 +34,35 @@ var (
 func ImageTarballs(t testing.TB) []string {
 	t.Helper()
 	imagesOnce.Do(func() {
-		imagesDir, imagesErr = os.MkdirTemp("", "capstan-e2e-images-")
-		if imagesErr != nil {
+		// One directory per machine, rebuilt by every test binary: nothing piles up in /tmp,
+		// and the atomic renames keep concurrent test binaries from reading half a file.
+		imagesDir = filepath.Join(os.TempDir(), "capstan-e2e-images")
+		if imagesErr = os.MkdirAll(imagesDir, 0o755); imagesErr != nil {
 			return
 		}
-		if imagesErr = buildBusybox(filepath.Join(imagesDir, "busybox.tar")); imagesErr != nil {
+		if imagesErr = writeAtomic(filepath.Join(imagesDir, "busybox.tar"), buildBusybox); imagesErr != nil {
 			return
 		}
-		imagesErr = buildAgnhost(filepath.Join(imagesDir, "agnhost.tar"))
+		imagesErr = writeAtomic(filepath.Join(imagesDir, "agnhost.tar"), buildAgnhost)
 	})
 	if imagesErr != nil {
 		t.Fatalf("building the test images: %v", imagesErr)
 	}
 	return []string{filepath.Join(imagesDir, "busybox.tar"), filepath.Join(imagesDir, "agnhost.tar")}
+}
+
+// writeAtomic has build write a temporary file next to path, then renames it to path.
+func writeAtomic(path string, build func(out string) error) error {
+	tmp, err := os.MkdirTemp(filepath.Dir(path), ".build-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	out := filepath.Join(tmp, filepath.Base(path))
+	if err := build(out); err != nil {
+		return err
+	}
+	return os.Rename(out, path)
 }
 
 // etcFiles are the accounts the images know.

@@ -3,6 +3,7 @@ package streaming
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
@@ -19,6 +20,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/remotecommand"
+	utilexec "k8s.io/client-go/util/exec"
 
 	"capstan/test/e2e/framework"
 )
@@ -49,6 +53,7 @@ func TestStreaming(t *testing.T) {
 	t.Run("logs --previous", func(t *testing.T) { testPrevious(t, c, crasher) })
 	t.Run("logs -f", func(t *testing.T) { testFollow(t, c, logger) })
 	t.Run("exec", func(t *testing.T) { testExec(t, c, shell) })
+	t.Run("exec over websocket v4", func(t *testing.T) { testExecWebsocketV4(t, c, shell) })
 	t.Run("exec -it", func(t *testing.T) { testExecTTY(t, c, shell) })
 	t.Run("attach", func(t *testing.T) { testAttach(t, c, attach) })
 	t.Run("port-forward", func(t *testing.T) { testPortForward(t, c, web) })
@@ -182,6 +187,26 @@ func testExec(t *testing.T, c *framework.Cluster, pod *corev1.Pod) {
 				t.Errorf("a missing binary ran: stderr %q", errOut)
 			}
 		})
+	}
+}
+
+// testExecWebsocketV4 runs a command over websocket with the v4 protocol, which the API
+// server and the kubelet pass through to the runtime's streaming server untranslated.
+func testExecWebsocketV4(t *testing.T, c *framework.Cluster, pod *corev1.Pod) {
+	u := c.Client.CoreV1().RESTClient().Get().Namespace(pod.Namespace).Resource("pods").Name(pod.Name).SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{Command: []string{"sh", "-c", "echo v4; echo e >&2; exit 4"}, Stdout: true, Stderr: true},
+			scheme.ParameterCodec).URL()
+	executor, err := remotecommand.NewWebSocketExecutorForProtocols(c.Config, "GET", u.String(), "v4.channel.k8s.io")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	err = executor.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &stdout, Stderr: &stderr})
+	var exit utilexec.CodeExitError
+	if !errors.As(err, &exit) || exit.Code != 4 || stdout.String() != "v4\n" || stderr.String() != "e\n" {
+		t.Errorf("got %v, stdout %q, stderr %q; want exit code 4", err, stdout.String(), stderr.String())
 	}
 }
 
