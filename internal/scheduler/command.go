@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/tools/clientcmd"
@@ -53,6 +54,7 @@ func NewCommand() *cobra.Command {
 				opts.LeaderElect = &leaderElect
 			}
 			reg := prometheus.NewRegistry()
+			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			opts.Registry = reg
 			g, ctx := errgroup.WithContext(ctx)
 			if securePort > 0 {
