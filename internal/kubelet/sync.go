@@ -107,6 +107,9 @@ func (k *Kubelet) syncRunning(ctx context.Context, w *podWorker, pod *corev1.Pod
 	for name, wt := range actions.Waiting {
 		w.waiting[name] = wt
 	}
+	if sb := rt.ReadySandbox(); sb != nil && len(sb.IPs) > 0 {
+		k.probes.SetPodIP(pod.UID, sb.IPs[0])
+	}
 	k.probes.Sync(pod, runningInstances(rt))
 	k.postStatus(ctx, pod, rt, w, false, "", "")
 	for name, wt := range actions.Waiting {

@@ -110,7 +110,8 @@ func (m *Manager) Sync(pod *corev1.Pod, running map[string]string) {
 			m.results[pod.UID] = podsync.ProbeResults{}
 		}
 		if _, ok := m.results[pod.UID][id]; !ok {
-			m.results[pod.UID][id] = podsync.Probes{Started: c.StartupProbe == nil}
+			// Without a readiness probe a container is ready once started.
+			m.results[pod.UID][id] = podsync.Probes{Started: c.StartupProbe == nil, Ready: c.ReadinessProbe == nil}
 		}
 		for kind, p := range probes {
 			if p == nil {

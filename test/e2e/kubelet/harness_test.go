@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"capstan/internal/agent"
 	"capstan/internal/kubelet"
@@ -191,6 +192,13 @@ func (n *node) start() {
 		cancel()
 		n.t.Fatal("agent not started after 120s")
 	}
+}
+
+// with returns the node for use in the (sub)test t: failures are reported to t.
+func (n *node) with(t *testing.T) *node {
+	cp := *n
+	cp.t = t
+	return &cp
 }
 
 // stop stops the agent (and, with StopPodsOnExit, its pods and containerd).
@@ -398,3 +406,31 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 var _ = netip.Addr{}
+
+// exec runs a command in a pod's running container through CRI and returns its output.
+func (n *node) exec(pod *corev1.Pod, container string, cmd ...string) (string, int32) {
+	n.t.Helper()
+	ref, err := n.kubelet.Container(context.Background(), pod.Namespace, pod.Name, container, false)
+	if err != nil {
+		n.t.Fatalf("exec in %s/%s: %v", pod.Name, container, err)
+	}
+	resp, err := n.kubelet.Runtime().ExecSync(context.Background(), &runtimeapi.ExecSyncRequest{ContainerId: ref.ContainerID, Cmd: cmd, Timeout: 10})
+	if err != nil {
+		n.t.Fatalf("exec %v in %s/%s: %v", cmd, pod.Name, container, err)
+	}
+	return string(resp.Stdout) + string(resp.Stderr), resp.ExitCode
+}
+
+// deleteAndWait deletes a pod with the given grace period and waits until it is gone.
+func (n *node) deleteAndWait(pod *corev1.Pod, grace *int64, timeout time.Duration) time.Duration {
+	n.t.Helper()
+	start := time.Now()
+	if err := n.client.CoreV1().Pods(pod.Namespace).Delete(context.Background(), pod.Name, metav1.DeleteOptions{GracePeriodSeconds: grace}); err != nil {
+		n.t.Fatalf("deleting %s: %v", pod.Name, err)
+	}
+	n.eventually(timeout, "pod "+pod.Name+" to be gone", func() (bool, error) {
+		_, err := n.client.CoreV1().Pods(pod.Namespace).Get(context.Background(), pod.Name, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	})
+	return time.Since(start)
+}

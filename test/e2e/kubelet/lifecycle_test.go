@@ -1,0 +1,260 @@
+package kubelet
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// TestPodLifecycle runs the pod scenarios that can share one node, in parallel.
+func TestPodLifecycle(t *testing.T) {
+	n := startNode(t)
+
+	t.Run("a crashing container restarts with back-off and counts its restarts", func(t *testing.T) {
+		t.Parallel()
+		n := n.with(t)
+		pod := n.pod("crasher", "sh", "-c", "echo crashing; exit 3")
+		n.create(pod)
+		got := n.waitPod(pod, 60*time.Second, "CrashLoopBackOff after two restarts", func(p *corev1.Pod) bool {
+			if len(p.Status.ContainerStatuses) == 0 {
+				return false
+			}
+			cs := p.Status.ContainerStatuses[0]
+			return cs.RestartCount >= 2 && cs.State.Waiting != nil && cs.State.Waiting.Reason == "CrashLoopBackOff"
+		})
+		cs := got.Status.ContainerStatuses[0]
+		if lt := cs.LastTerminationState.Terminated; lt == nil || lt.ExitCode != 3 || lt.Reason != "Error" {
+			t.Fatalf("lastState = %+v", cs.LastTerminationState)
+		}
+		if !strings.Contains(cs.State.Waiting.Message, "back-off") || got.Status.Phase != corev1.PodRunning {
+			t.Fatalf("status = %s", describe(got))
+		}
+		if logs := n.logs(got, "main", true); !strings.Contains(logs, "crashing") {
+			t.Fatalf("previous logs = %q", logs)
+		}
+	})
+
+	t.Run("init containers run in order before the app containers", func(t *testing.T) {
+		t.Parallel()
+		n := n.with(t)
+		pod := n.pod("inits", "sh", "-c", "cat /work/log; sleep 600")
+		pod.Spec.Volumes = []corev1.Volume{{Name: "work", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+		mount := []corev1.VolumeMount{{Name: "work", MountPath: "/work"}}
+		pod.Spec.Containers[0].VolumeMounts = mount
+		pod.Spec.InitContainers = []corev1.Container{
+			{Name: "first", Image: busyboxImage, Command: []string{"sh", "-c", "echo first >> /work/log"}, VolumeMounts: mount},
+			{Name: "second", Image: busyboxImage, Command: []string{"sh", "-c", "sleep 1; echo second >> /work/log"}, VolumeMounts: mount},
+		}
+		n.create(pod)
+		got := n.waitReady(pod)
+		for _, ics := range got.Status.InitContainerStatuses {
+			if ics.State.Terminated == nil || ics.State.Terminated.Reason != "Completed" {
+				t.Fatalf("init container %s: %+v", ics.Name, ics.State)
+			}
+		}
+		n.eventually(10*time.Second, "the app's log", func() (bool, error) {
+			return n.logs(got, "main", false) == "first\nsecond\n", nil
+		})
+	})
+
+	t.Run("a failing init container fails a pod that never restarts", func(t *testing.T) {
+		t.Parallel()
+		n := n.with(t)
+		pod := n.pod("badinit", "sleep", "600")
+		pod.Spec.RestartPolicy = corev1.RestartPolicyNever
+		pod.Spec.InitContainers = []corev1.Container{{Name: "init", Image: busyboxImage, Command: []string{"false"}}}
+		n.create(pod)
+		got := n.waitPhase(pod, corev1.PodFailed)
+		if w := got.Status.ContainerStatuses[0].State.Waiting; w == nil || w.Reason != "PodInitializing" {
+			t.Fatalf("app container = %+v", got.Status.ContainerStatuses[0].State)
+		}
+	})
+
+	t.Run("a memory limit over-run is reported as OOMKilled", func(t *testing.T) {
+		t.Parallel()
+		n := n.with(t)
+		pod := n.pod("oom", "tail", "/dev/zero")
+		pod.Spec.RestartPolicy = corev1.RestartPolicyNever
+		pod.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("24Mi")}
+		n.create(pod)
+		got := n.waitPhase(pod, corev1.PodFailed)
+		term := got.Status.ContainerStatuses[0].State.Terminated
+		if term == nil || term.Reason != "OOMKilled" || term.ExitCode != 137 {
+			t.Fatalf("terminated = %+v", term)
+		}
+	})
+
+	t.Run("resources become cgroup limits and the security context applies", func(t *testing.T) {
+		t.Parallel()
+		n := n.with(t)
+		user, no, yes := int64(1234), false, true
+		pod := n.pod("limits", "sleep", "600")
+		pod.Spec.Containers[0].Resources = corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("32Mi")},
+			Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
+		}
+		pod.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{
+			RunAsUser: &user, RunAsGroup: &user, ReadOnlyRootFilesystem: &yes, AllowPrivilegeEscalation: &no,
+			Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		}
+		n.create(pod)
+		got := n.waitReady(pod)
+		if got.Status.QOSClass != corev1.PodQOSBurstable {
+			t.Errorf("qosClass = %s", got.Status.QOSClass)
+		}
+		for cmd, want := range map[string]string{
+			"cat /sys/fs/cgroup/memory/memory.limit_in_bytes": "67108864",
+			"cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us":         "25000",
+			"cat /sys/fs/cgroup/cpu/cpu.shares":               "102",
+			"id -u; id -g":                                    "1234\n1234",
+			"grep CapEff /proc/self/status":                   "0000000000000000",
+			"grep NoNewPrivs /proc/self/status":               "1",
+		} {
+			out, _ := n.exec(got, "main", "sh", "-c", cmd)
+			if !strings.Contains(out, want) {
+				t.Errorf("%s = %q; want %q", cmd, out, want)
+			}
+		}
+		if out, code := n.exec(got, "main", "touch", "/x"); code == 0 {
+			t.Errorf("writing to a read-only root file system succeeded: %q", out)
+		}
+	})
+
+	t.Run("activeDeadlineSeconds fails a pod that runs too long", func(t *testing.T) {
+		t.Parallel()
+		n := n.with(t)
+		deadline := int64(3)
+		pod := n.pod("deadline", "sleep", "600")
+		pod.Spec.ActiveDeadlineSeconds = &deadline
+		n.create(pod)
+		got := n.waitPhase(pod, corev1.PodFailed)
+		if got.Status.Reason != "DeadlineExceeded" {
+			t.Fatalf("status = %s", describe(got))
+		}
+	})
+
+	t.Run("a postStart hook runs and graceful deletion runs preStop, then SIGTERM", func(t *testing.T) {
+		t.Parallel()
+		n := n.with(t)
+		dir := t.TempDir()
+		grace := int64(20)
+		pod := n.pod("graceful", "sh", "-c", "trap 'echo TERM >> /host/log; exit 0' TERM; while true; do sleep 0.2; done")
+		pod.Spec.TerminationGracePeriodSeconds = &grace
+		pod.Spec.Volumes = []corev1.Volume{{Name: "host", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: dir}}}}
+		pod.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "host", MountPath: "/host"}}
+		pod.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{
+			PostStart: &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{"sh", "-c", "echo poststart >> /host/log"}}},
+			PreStop:   &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{"sh", "-c", "echo prestop >> /host/log; sleep 1"}}},
+		}
+		n.create(pod)
+		n.waitReady(pod)
+		took := n.deleteAndWait(pod, nil, 30*time.Second)
+		data, _ := os.ReadFile(filepath.Join(dir, "log"))
+		if string(data) != "poststart\nprestop\nTERM\n" {
+			t.Fatalf("hook log = %q", data)
+		}
+		if took > 15*time.Second {
+			t.Fatalf("deletion took %s although the container exits on SIGTERM", took)
+		}
+	})
+
+	t.Run("a container that ignores SIGTERM is killed when the grace period ends", func(t *testing.T) {
+		t.Parallel()
+		n := n.with(t)
+		grace := int64(4)
+		pod := n.pod("stubborn", "sh", "-c", "trap '' TERM; while true; do sleep 0.2; done")
+		pod.Spec.TerminationGracePeriodSeconds = &grace
+		n.create(pod)
+		n.waitReady(pod)
+		took := n.deleteAndWait(pod, nil, 30*time.Second)
+		if took < 3*time.Second || took > 15*time.Second {
+			t.Fatalf("deletion took %s; want about the 4s grace period", took)
+		}
+	})
+
+	t.Run("liveness probes of each kind restart the container", func(t *testing.T) {
+		t.Parallel()
+		n := n.with(t)
+		script := "mkdir -p /www; echo ok > /www/healthz; httpd -f -p 8080 -h /www & pid=$!; touch /tmp/healthy; sleep 4; rm /tmp/healthy /www/healthz; kill $pid; sleep 600"
+		for name, handler := range map[string]corev1.ProbeHandler{
+			"live-exec": {Exec: &corev1.ExecAction{Command: []string{"cat", "/tmp/healthy"}}},
+			"live-http": {HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString("http")}},
+			"live-tcp":  {TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8080)}},
+		} {
+			pod := n.pod(name, "sh", "-c", script)
+			pod.Spec.Containers[0].Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}}
+			pod.Spec.Containers[0].LivenessProbe = &corev1.Probe{ProbeHandler: handler, PeriodSeconds: 1, FailureThreshold: 2, TimeoutSeconds: 1}
+			n.create(pod)
+		}
+		for name := range map[string]bool{"live-exec": true, "live-http": true, "live-tcp": true} {
+			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"}}
+			n.waitPod(pod, 60*time.Second, "a restart after failed liveness probes", func(p *corev1.Pod) bool {
+				return len(p.Status.ContainerStatuses) > 0 && p.Status.ContainerStatuses[0].RestartCount >= 1
+			})
+		}
+		events, err := n.client.CoreV1().Events("default").List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=live-http"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, e := range events.Items {
+			if e.Reason == "Unhealthy" && strings.Contains(e.Message, "Liveness probe failed") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no Unhealthy event among %d events", len(events.Items))
+		}
+	})
+
+	t.Run("a readiness probe drives the Ready condition", func(t *testing.T) {
+		t.Parallel()
+		n := n.with(t)
+		pod := n.pod("readiness", "sh", "-c", "mkdir -p /www; httpd -p 8080 -h /www; sleep 3; echo ok > /www/ready; sleep 600")
+		pod.Spec.Containers[0].ReadinessProbe = &corev1.Probe{
+			ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/ready", Port: intstr.FromInt32(8080)}},
+			PeriodSeconds: 1,
+		}
+		n.create(pod)
+		running := n.waitPod(pod, 60*time.Second, "running", func(p *corev1.Pod) bool {
+			return len(p.Status.ContainerStatuses) > 0 && p.Status.ContainerStatuses[0].State.Running != nil
+		})
+		if podReady(running) && time.Since(running.Status.ContainerStatuses[0].State.Running.StartedAt.Time) < 2*time.Second {
+			t.Fatalf("ready before the probe could pass: %s", describe(running))
+		}
+		got := n.waitReady(pod)
+		if cs := got.Status.ContainerStatuses[0]; !cs.Ready || cs.RestartCount != 0 {
+			t.Fatalf("status = %s", describe(got))
+		}
+		n.exec(got, "main", "rm", "/www/ready")
+		n.waitPod(pod, 30*time.Second, "not ready again", func(p *corev1.Pod) bool { return !podReady(p) })
+	})
+
+	t.Run("a startup probe holds back liveness until it passes", func(t *testing.T) {
+		t.Parallel()
+		n := n.with(t)
+		pod := n.pod("startup", "sh", "-c", "sleep 3; touch /tmp/started; sleep 600")
+		pod.Spec.Containers[0].StartupProbe = &corev1.Probe{
+			ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"cat", "/tmp/started"}}},
+			PeriodSeconds: 1, FailureThreshold: 30,
+		}
+		pod.Spec.Containers[0].LivenessProbe = &corev1.Probe{
+			ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"cat", "/tmp/started"}}},
+			PeriodSeconds: 1, FailureThreshold: 1,
+		}
+		n.create(pod)
+		got := n.waitReady(pod)
+		cs := got.Status.ContainerStatuses[0]
+		if cs.Started == nil || !*cs.Started || cs.RestartCount != 0 {
+			t.Fatalf("status = %s", describe(got))
+		}
+	})
+}
