@@ -62,14 +62,6 @@ func schNode(t *testing.T, c kubernetes.Interface, spec schNodeSpec) *corev1.Nod
 	for k, v := range spec.labels {
 		lbls[k] = v
 	}
-	n := &corev1.Node{
-		ObjectMeta: metav1.ObjectMeta{Name: spec.name, Labels: lbls},
-		Spec:       corev1.NodeSpec{Taints: spec.taints, Unschedulable: spec.unschedulable},
-	}
-	created, err := c.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("creating node %s: %v", spec.name, err)
-	}
 	alloc := corev1.ResourceList{
 		corev1.ResourceCPU:    resource.MustParse(spec.cpu),
 		corev1.ResourceMemory: resource.MustParse(spec.memory),
@@ -79,16 +71,21 @@ func schNode(t *testing.T, c kubernetes.Interface, spec schNodeSpec) *corev1.Nod
 		alloc[k] = v
 	}
 	now := metav1.Now()
-	created.Status = corev1.NodeStatus{
-		Capacity: alloc, Allocatable: alloc, Images: spec.images,
-		Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady",
-			LastHeartbeatTime: now, LastTransitionTime: now}},
+	// The API server keeps the status a node is created with, as a kubelet registering does.
+	n := &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: spec.name, Labels: lbls},
+		Spec:       corev1.NodeSpec{Taints: spec.taints, Unschedulable: spec.unschedulable},
+		Status: corev1.NodeStatus{
+			Capacity: alloc, Allocatable: alloc, Images: spec.images,
+			Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady",
+				LastHeartbeatTime: now, LastTransitionTime: now}},
+		},
 	}
-	updated, err := c.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{})
+	created, err := c.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
 	if err != nil {
-		t.Fatalf("setting status of node %s: %v", spec.name, err)
+		t.Fatalf("creating node %s: %v", spec.name, err)
 	}
-	return updated
+	return created
 }
 
 // schPod returns a pod with one container requesting cpu and memory ("" for none).
