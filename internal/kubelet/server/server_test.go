@@ -181,12 +181,18 @@ func newFixture(t *testing.T) *fixture {
 			{Name: "sidecar", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}},
 		}},
 	}
+	idle := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "idle", UID: "uid-idle"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}}}}
+	gone := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "gone", UID: "uid-gone"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}}}}
 	rt := &fakeRuntime{
 		sandboxes: []*runtimeapi.PodSandbox{
 			{Id: "sb-old", State: runtimeapi.PodSandboxState_SANDBOX_NOTREADY, CreatedAt: 1,
 				Metadata: &runtimeapi.PodSandboxMetadata{Name: "web", Namespace: "default", Uid: "uid1"}},
 			{Id: "sb1", State: runtimeapi.PodSandboxState_SANDBOX_READY, CreatedAt: 2e9,
 				Metadata: &runtimeapi.PodSandboxMetadata{Name: "web", Namespace: "default", Uid: "uid1"}},
+			{Id: "sb-idle", State: runtimeapi.PodSandboxState_SANDBOX_READY, CreatedAt: 2e9,
+				Metadata: &runtimeapi.PodSandboxMetadata{Name: "idle", Namespace: "default", Uid: "uid-idle"}},
 		},
 		containers: []*runtimeapi.Container{
 			{Id: "c1", PodSandboxId: "sb1", State: runtimeapi.ContainerState_CONTAINER_RUNNING, CreatedAt: 3e9,
@@ -198,7 +204,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	srv, err := New(Options{
 		Address: "127.0.0.1:0", ServingCert: serving.TLS, ClientCA: pool, Runtime: rt,
-		Kubelet: &fakeKubelet{pods: []*corev1.Pod{pod}, refs: map[string]kubelet.ContainerRef{
+		Kubelet: &fakeKubelet{pods: []*corev1.Pod{pod, idle, gone}, refs: map[string]kubelet.ContainerRef{
 			"default/web/app": {PodUID: "uid1", PodSandboxID: "sb1", ContainerID: "c1", Running: true, LogPath: logPath},
 		}},
 		Node: fakeNode{usage: NodeUsage{Boot: time.Unix(1000, 0), CPUCoreNanoSeconds: 5e9, MemoryTotal: 1000,
@@ -289,8 +295,8 @@ func TestServerPods(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &list); err != nil {
 		t.Fatal(err)
 	}
-	if list.Kind != "PodList" || list.APIVersion != "v1" || len(list.Items) != 1 || list.Items[0].Name != "web" {
-		t.Errorf("got %+v", list)
+	if list.Kind != "PodList" || list.APIVersion != "v1" || len(list.Items) != 3 || list.Items[0].Name != "web" {
+		t.Errorf("got %s", body)
 	}
 }
 
@@ -418,6 +424,18 @@ func TestServerStreaming(t *testing.T) {
 			t.Errorf("port forward request %+v", got)
 		}
 	})
+	t.Run("port forward to a pod with no running container finds its ready sandbox", func(t *testing.T) {
+		_, _, resp := f.upgrade("apiserver", "POST", "/portForward/default/idle")
+		if resp.StatusCode != http.StatusSwitchingProtocols {
+			t.Fatalf("got %d", resp.StatusCode)
+		}
+		f.rt.mu.Lock()
+		got := f.rt.forwards[len(f.rt.forwards)-1]
+		f.rt.mu.Unlock()
+		if got.PodSandboxId != "sb-idle" {
+			t.Errorf("port forward request %+v, want sandbox sb-idle", got)
+		}
+	})
 	for _, tt := range []struct {
 		name, path string
 		code       int
@@ -429,6 +447,7 @@ func TestServerStreaming(t *testing.T) {
 		{"exec in an unknown pod", "/exec/default/nope/app?command=ls&stdout=1", 404, "pod does not exist\n"},
 		{"exec with the wrong UID", "/exec/default/web/uid2/app?command=ls&stdout=1", 404, "pod does not exist\n"},
 		{"port forward with a bad port", "/portForward/default/web?port=x", 400, "invalid port \"x\"\n"},
+		{"port forward to a pod without a sandbox", "/portForward/default/gone", 404, "pod default/gone has no running sandbox\n"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, br, resp := f.upgrade("apiserver", "POST", tt.path)
@@ -480,10 +499,11 @@ func TestServerSummary(t *testing.T) {
 		*n.Memory.WorkingSetBytes != 400 || *n.Memory.AvailableBytes != 600 || *n.Fs.CapacityBytes != 100 || *n.Fs.InodesUsed != 6 {
 		t.Errorf("node summary %s", body)
 	}
-	if len(sum.Pods) != 1 {
+	// Pods in name order; a ready sandbox without running containers is listed empty.
+	if len(sum.Pods) != 2 || sum.Pods[0].PodRef.Name != "idle" || len(sum.Pods[0].Containers) != 0 || sum.Pods[0].CPU != nil {
 		t.Fatalf("pods %s", body)
 	}
-	p := sum.Pods[0]
+	p := sum.Pods[1]
 	if p.PodRef != (PodReference{Name: "web", Namespace: "default", UID: "uid1"}) || len(p.Containers) != 1 ||
 		p.Containers[0].Name != "app" || *p.CPU.UsageNanoCores != 3 || *p.Memory.WorkingSetBytes != 11 ||
 		*p.EphemeralStorage.UsedBytes != 21 || *p.Containers[0].Rootfs.InodesUsed != 2 {
