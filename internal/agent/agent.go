@@ -27,6 +27,7 @@ import (
 	"capstan/internal/kubelet/cri"
 	"capstan/internal/kubelet/images"
 	kubeletserver "capstan/internal/kubelet/server"
+	"capstan/internal/kubelet/volume"
 	"capstan/internal/network"
 	"capstan/internal/version"
 )
@@ -346,6 +347,9 @@ func Run(ctx context.Context, opts Options) error {
 		stopCtx, cancelStop := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
 		if err := StopAllPods(stopCtx, criClient.Runtime); err != nil {
 			log.Warn("stopping pods on exit", "err", err)
+		}
+		if err := volume.UnmountAll(filepath.Join(agentDir, "kubelet", "pods"), nil); err != nil {
+			log.Warn("unmounting pod volumes on exit", "err", err)
 		}
 		cancelStop()
 	}

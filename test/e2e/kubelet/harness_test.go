@@ -119,9 +119,18 @@ type node struct {
 // pauseCache keeps the built pause image between the tests of one run.
 var pauseCache = filepath.Join(os.TempDir(), "capstan-e2e-pause-cache")
 
+// nodeOption adjusts a node before its agent starts.
+type nodeOption func(*node)
+
+// withAgent changes the agent's options.
+func withAgent(f func(*agent.Options)) nodeOption { return func(n *node) { f(&n.opts) } }
+
+// beforeAgent runs f against the server before the agent starts.
+func beforeAgent(f func(*capstantesting.Server)) nodeOption { return func(n *node) { f(n.server) } }
+
 // startNode starts a server and an agent; the agent and everything it ran are stopped
 // and removed when the test ends.
-func startNode(t *testing.T, mutate ...func(*agent.Options)) *node {
+func startNode(t *testing.T, options ...nodeOption) *node {
 	t.Helper()
 	requireNode(t)
 	s := capstantesting.StartServer(t)
@@ -155,8 +164,8 @@ func startNode(t *testing.T, mutate ...func(*agent.Options)) *node {
 			o.NodeStatusUpdateFrequency = 2 * time.Second
 		},
 	}
-	for _, m := range mutate {
-		m(&n.opts)
+	for _, o := range options {
+		o(n)
 	}
 	n.start()
 	t.Cleanup(func() {
