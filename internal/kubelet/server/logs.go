@@ -148,14 +148,8 @@ func (s *Server) serveContainerLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := follower{
-		wait: pollWait(s.opts.LogPollInterval),
-		running: func(ctx context.Context) bool {
-			if !ref.Running {
-				return false
-			}
-			st, err := s.containerStatus(ctx, ref.ContainerID)
-			return err == nil && st.GetState() == runtimeapi.ContainerState_CONTAINER_RUNNING
-		},
+		wait:    pollWait(s.opts.LogPollInterval),
+		running: s.runningCheck(ref),
 	}
 	w.Header().Set("Content-Type", "text/plain")
 	if opts.Follow {
@@ -168,6 +162,26 @@ func (s *Server) serveContainerLogs(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.log.Debug("copying container logs", "pod", ns+"/"+name, "container", container, "err", err)
+	}
+}
+
+// runningCheck tells a log follower whether the container still runs. The runtime is
+// asked at most once a second however often the follower polls the file.
+func (s *Server) runningCheck(ref kubelet.ContainerRef) func(context.Context) bool {
+	running := ref.Running
+	var checked time.Time
+	return func(ctx context.Context) bool {
+		if !running {
+			return false
+		}
+		now := s.opts.Clock.Now()
+		if !checked.IsZero() && now.Sub(checked) < time.Second {
+			return true
+		}
+		checked = now
+		st, err := s.containerStatus(ctx, ref.ContainerID)
+		running = err == nil && st.GetState() == runtimeapi.ContainerState_CONTAINER_RUNNING
+		return running
 	}
 }
 

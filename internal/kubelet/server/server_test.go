@@ -39,6 +39,8 @@ type fakeRuntime struct {
 	execs      []*runtimeapi.ExecRequest
 	attaches   []*runtimeapi.AttachRequest
 	forwards   []*runtimeapi.PortForwardRequest
+	// statusCalls counts ContainerStatus calls.
+	statusCalls int
 }
 
 func (f *fakeRuntime) ListPodSandbox(_ context.Context, in *runtimeapi.ListPodSandboxRequest, _ ...grpc.CallOption) (*runtimeapi.ListPodSandboxResponse, error) {
@@ -67,6 +69,9 @@ func (f *fakeRuntime) ListContainers(_ context.Context, in *runtimeapi.ListConta
 }
 
 func (f *fakeRuntime) ContainerStatus(_ context.Context, in *runtimeapi.ContainerStatusRequest, _ ...grpc.CallOption) (*runtimeapi.ContainerStatusResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.statusCalls++
 	st, ok := f.statuses[in.ContainerId]
 	if !ok {
 		return nil, fmt.Errorf("container %q not found", in.ContainerId)
@@ -542,5 +547,45 @@ func TestCPUSampler(t *testing.T) {
 	c.keep(map[string]bool{})
 	if r := c.rateAt("k", t0.Add(10*time.Second), 5e9); r != nil {
 		t.Errorf("a forgotten key has a rate: %d", *r)
+	}
+}
+
+func TestRunningCheckAsksTheRuntimeOnceASecond(t *testing.T) {
+	t.Parallel()
+	clk := clocktesting.NewFakeClock(time.Unix(100, 0))
+	rt := &fakeRuntime{statuses: map[string]*runtimeapi.ContainerStatus{"c1": {Id: "c1", State: runtimeapi.ContainerState_CONTAINER_RUNNING}}}
+	s := &Server{opts: Options{Runtime: rt, Clock: clk}}
+	running := s.runningCheck(kubelet.ContainerRef{ContainerID: "c1", Running: true})
+	calls := func() int {
+		rt.mu.Lock()
+		defer rt.mu.Unlock()
+		return rt.statusCalls
+	}
+	steps := []struct {
+		name      string
+		advance   time.Duration
+		exited    bool
+		want      bool
+		wantCalls int
+	}{
+		{"the first check asks", 0, false, true, 1},
+		{"a check within the second does not", 500 * time.Millisecond, true, true, 1},
+		{"a check after the second asks and sees the exit", 600 * time.Millisecond, true, false, 2},
+		{"a stopped container stays stopped without asking", 5 * time.Second, false, false, 2},
+	}
+	for _, st := range steps {
+		clk.Step(st.advance)
+		if st.exited {
+			rt.mu.Lock()
+			rt.statuses["c1"].State = runtimeapi.ContainerState_CONTAINER_EXITED
+			rt.mu.Unlock()
+		}
+		if got := running(t.Context()); got != st.want || calls() != st.wantCalls {
+			t.Errorf("%s: running=%v after %d calls, want %v after %d", st.name, got, calls(), st.want, st.wantCalls)
+		}
+	}
+	never := s.runningCheck(kubelet.ContainerRef{ContainerID: "c1", Running: false})
+	if never(t.Context()) {
+		t.Error("an instance that was not running is followed")
 	}
 }
