@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
+	"capstan/internal/componentserver"
 	"capstan/internal/scheduler/config"
 )
 
@@ -59,7 +60,7 @@ func NewCommand() *cobra.Command {
 			g, ctx := errgroup.WithContext(ctx)
 			if securePort > 0 {
 				addr := net.JoinHostPort(bindAddress, strconv.Itoa(securePort))
-				g.Go(func() error { return Serve(ctx, addr, reg) })
+				g.Go(func() error { return componentserver.Serve(ctx, addr, reg) })
 			}
 			g.Go(func() error { return Run(ctx, opts) })
 			return g.Wait()
