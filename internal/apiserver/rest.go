@@ -102,6 +102,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	if info.Verb == "create" || info.Verb == "update" || info.Verb == "patch" {
+		ctx = withFieldOwner(ctx, r, info.Subresource)
+	}
 	var err error
 	switch {
 	case info.Subresource != "":

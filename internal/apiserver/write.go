@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"capstan/internal/apiserver/fieldmanager"
+	"capstan/internal/apiserver/openapi"
 	"capstan/internal/apiserver/registry"
 	"capstan/internal/apiserver/registry/certificates"
 )
@@ -79,7 +82,6 @@ func (h *resourceHandler) create(ctx context.Context, ns string, obj runtime.Obj
 	m.SetDeletionGracePeriodSeconds(nil)
 	m.SetResourceVersion("")
 	m.SetSelfLink("")
-	m.SetManagedFields(nil)
 	m.SetGeneration(0)
 	if registry.Spec(obj).IsValid() {
 		m.SetGeneration(1)
@@ -93,6 +95,7 @@ func (h *resourceHandler) create(ctx context.Context, ns string, obj runtime.Obj
 	if err := h.s.admit(ctx, h, obj, nil); err != nil {
 		return nil, err
 	}
+	h.manageFields(ctx, nil, obj)
 	errs := apimachineryvalidation.ValidateObjectMetaAccessor(m, h.res.Namespaced, h.nameFunc(), field.NewPath("metadata"))
 	if !isSystemWrite(ctx) {
 		errs = append(errs, h.res.Strategy.Validate(ctx, obj)...)
@@ -277,7 +280,6 @@ func (h *resourceHandler) prepareUpdate(ctx context.Context, ns, name string, mo
 	m.SetDeletionGracePeriodSeconds(em.GetDeletionGracePeriodSeconds())
 	m.SetGeneration(em.GetGeneration())
 	m.SetSelfLink("")
-	m.SetManagedFields(em.GetManagedFields())
 	if m.GetDeletionTimestamp() != nil {
 		// An object being deleted may lose finalizers but not gain them.
 		if extra := newFinalizers(m.GetFinalizers(), em.GetFinalizers()); len(extra) > 0 {
@@ -302,6 +304,9 @@ func (h *resourceHandler) prepareUpdate(ctx context.Context, ns, name string, mo
 			errs = h.hooks.prepareSubresource(ctx, mode, obj, existing)
 		}
 	}
+	if len(errs) == 0 {
+		h.manageFields(ctx, existing, obj)
+	}
 	errs = append(apimachineryvalidation.ValidateObjectMetaAccessorUpdate(m, em, field.NewPath("metadata")), errs...)
 	if mode == modeMain {
 		errs = append(apimachineryvalidation.ValidateObjectMetaAccessor(m, h.res.Namespaced, h.nameFunc(), field.NewPath("metadata")), errs...)
@@ -313,6 +318,75 @@ func (h *resourceHandler) prepareUpdate(ctx context.Context, ns, name string, mo
 		return h.hooks.beforeUpdate(ctx, obj, existing)
 	}
 	return nil
+}
+
+// fieldOwner is who writes, for managedFields: the manager (the fieldManager option, else
+// from the User-Agent), the subresource written, and whether an apply already recorded it.
+type fieldOwner struct {
+	manager     string
+	subresource string
+	applied     bool
+}
+
+type fieldOwnerKey struct{}
+
+// withFieldOwner marks a create, update or patch request's writes as made by its client.
+// Writes without an owner (the server's own) keep the stored managedFields.
+func withFieldOwner(ctx context.Context, r *http.Request, subresource string) context.Context {
+	owner := fieldOwner{manager: fieldmanager.ManagerName(r.URL.Query().Get("fieldManager"), r.UserAgent()), subresource: subresource}
+	return context.WithValue(ctx, fieldOwnerKey{}, owner)
+}
+
+// fieldTypes is the field managers' schema of every kind. It depends only on the Go types,
+// so a process builds it once, on first use, from the OpenAPI document of all resources.
+var fieldTypes = sync.OnceValues(func() (*fieldmanager.TypeConverter, error) {
+	oa, err := openapi.NewHandler(openapi.Options{Scheme: registry.NewScheme(), Resources: AllResources()})
+	if err != nil {
+		return nil, err
+	}
+	return fieldmanager.FromOpenAPI(oa)
+})
+
+// fieldManager is the field manager of writes through subresource ("" for the main
+// resource), or nil for a kind without a schema.
+func (h *resourceHandler) fieldManager(subresource string) *fieldmanager.Manager {
+	tc, err := fieldTypes()
+	if err != nil {
+		h.s.logger.Error("field management disabled", "err", err)
+		return nil
+	}
+	fm, _ := tc.Manager(fieldmanager.Options{GVK: h.res.GVK, Subresource: subresource, HasStatus: h.res.Status})
+	return fm
+}
+
+// manageFields records in obj's managedFields what the request's client changed from live
+// (nil on create). The server's own writes keep the stored entries (none on create).
+func (h *resourceHandler) manageFields(ctx context.Context, live, obj runtime.Object) {
+	owner, ok := ctx.Value(fieldOwnerKey{}).(fieldOwner)
+	if ok && owner.applied {
+		return
+	}
+	var fm *fieldmanager.Manager
+	if ok {
+		fm = h.fieldManager(owner.subresource)
+	} else if live == nil {
+		go fieldTypes() // a bootstrap write: warm the schemas for the first request
+	}
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return
+	}
+	if fm == nil {
+		var kept []metav1.ManagedFieldsEntry
+		if lm, err := meta.Accessor(live); live != nil && err == nil {
+			kept = lm.GetManagedFields()
+		}
+		m.SetManagedFields(kept)
+		return
+	}
+	if err := fm.Update(live, obj, owner.manager, h.s.clock.Now()); err != nil {
+		h.s.logger.Warn("managedFields reset: tracking failed", "resource", h.gr(), "name", m.GetName(), "err", err)
+	}
 }
 
 const registryConflictMessage = "the object has been modified; please apply your changes to the latest version and try again"

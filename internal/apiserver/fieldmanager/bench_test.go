@@ -8,7 +8,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"capstan/internal/apiserver"
 	"capstan/internal/apiserver/fieldmanager"
+	"capstan/internal/apiserver/openapi"
+	"capstan/internal/apiserver/registry"
 )
 
 // benchPod is a pod as a controller creates it: defaulted, one container with ports,
@@ -110,3 +113,17 @@ spec:
 }
 
 func intOrString(port int) intstr.IntOrString { return intstr.FromInt32(int32(port)) }
+
+// BenchmarkBuildSchemas is the one-time cost of the schemas: building the OpenAPI v3
+// documents of every resource and converting them.
+func BenchmarkBuildSchemas(b *testing.B) {
+	for b.Loop() {
+		h, err := openapi.NewHandler(openapi.Options{Scheme: registry.NewScheme(), Resources: apiserver.AllResources()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := fieldmanager.FromOpenAPI(h); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -541,3 +541,26 @@ func errorsAs(err error, target *apierrors.APIStatus) bool {
 	}
 	return ok
 }
+
+func TestApplyKeysListItemsByDefaultedKeys(t *testing.T) {
+	t.Parallel()
+	m := manager(t, fieldmanager.Options{GVK: podGVK, HasStatus: true})
+	const cfg = `{apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {containers: [{name: app, image: %s, ports: [{containerPort: 80}]}]}}`
+	pod := &corev1.Pod{}
+	if err := m.Apply(nil, config(t, fmt.Sprintf(cfg, "a")), pod, "one", false, t0); err != nil {
+		t.Fatal(err)
+	}
+	e := entry(t, pod, "one", metav1.ManagedFieldsOperationApply, "")
+	if !contains(fields(t, e), `/f:spec/f:containers/k:{"name":"app"}/f:ports/k:{"containerPort":80,"protocol":"TCP"}/f:containerPort`) {
+		t.Fatalf("a port without protocol should be keyed as TCP: %v", fields(t, e))
+	}
+	// As stored: defaulted.
+	pod.Spec.Containers[0].Ports[0].Protocol = corev1.ProtocolTCP
+	out := &corev1.Pod{}
+	if err := m.Apply(pod, config(t, fmt.Sprintf(cfg, "b")), out, "one", false, t0); err != nil {
+		t.Fatal(err)
+	}
+	if ports := out.Spec.Containers[0].Ports; len(ports) != 1 || out.Spec.Containers[0].Image != "b" {
+		t.Fatalf("container %+v: the port should stay one item", out.Spec.Containers[0])
+	}
+}

@@ -2,15 +2,44 @@ package fieldmanager
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 )
 
-// FromOpenAPI builds the type converter from the /openapi/v2 document an OpenAPI handler
-// serves (the openapi package's), asked for in memory. The v2 document holds every
-// definition once, with the same list and map extensions as the v3 ones.
+// FromOpenAPI builds the type converter from the /openapi/v3 documents an OpenAPI handler
+// serves (the openapi package's), asked for in memory. The v3 documents are used because
+// only they carry defaults, which key list items that leave a key field out.
 func FromOpenAPI(h http.Handler) (*TypeConverter, error) {
-	req, err := http.NewRequest(http.MethodGet, "/openapi/v2", nil)
+	index, err := get(h, "/openapi/v3")
+	if err != nil {
+		return nil, err
+	}
+	var discovery struct {
+		Paths map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(index, &discovery); err != nil {
+		return nil, fmt.Errorf("fieldmanager: decoding /openapi/v3: %w", err)
+	}
+	paths := make([]string, 0, len(discovery.Paths))
+	for p := range discovery.Paths {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	docs := make([][]byte, 0, len(paths))
+	for _, p := range paths {
+		doc, err := get(h, "/openapi/v3/"+p)
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, doc)
+	}
+	return NewTypeConverter(docs...)
+}
+
+func get(h http.Handler, path string) ([]byte, error) {
+	req, err := http.NewRequest(http.MethodGet, path, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -18,9 +47,9 @@ func FromOpenAPI(h http.Handler) (*TypeConverter, error) {
 	w := &memoryResponse{header: http.Header{}, code: http.StatusOK}
 	h.ServeHTTP(w, req)
 	if w.code != http.StatusOK {
-		return nil, fmt.Errorf("fieldmanager: /openapi/v2 answered %d: %.200s", w.code, w.body.Bytes())
+		return nil, fmt.Errorf("fieldmanager: %s answered %d: %.200s", path, w.code, w.body.Bytes())
 	}
-	return NewTypeConverter(w.body.Bytes())
+	return w.body.Bytes(), nil
 }
 
 // memoryResponse is an http.ResponseWriter that keeps the response in memory.

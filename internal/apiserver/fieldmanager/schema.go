@@ -3,6 +3,7 @@ package fieldmanager
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -157,6 +158,7 @@ type oaSchema struct {
 	PatchStrategy        string               `json:"x-kubernetes-patch-strategy"`
 	PatchMergeKey        string               `json:"x-kubernetes-patch-merge-key"`
 	PreserveUnknown      bool                 `json:"x-kubernetes-preserve-unknown-fields"`
+	Default              json.RawMessage      `json:"default"`
 	GVKs                 []struct {
 		Group   string `json:"group"`
 		Version string `json:"version"`
@@ -323,7 +325,7 @@ func convertMap(s *oaSchema) (smdschema.Atom, error) {
 		if err != nil {
 			return smdschema.Atom{}, fmt.Errorf("property %s: %w", name, err)
 		}
-		m.Fields = append(m.Fields, smdschema.StructField{Name: name, Type: tr})
+		m.Fields = append(m.Fields, smdschema.StructField{Name: name, Type: tr, Default: scalarDefault(s.Properties[name].Default)})
 	}
 	switch ap := s.AdditionalProperties; {
 	case ap != nil && ap.Schema != nil:
@@ -337,6 +339,28 @@ func convertMap(s *oaSchema) (smdschema.Atom, error) {
 		m.ElementType = named(untypedDeduced)
 	}
 	return smdschema.Atom{Map: m}, nil
+}
+
+// scalarDefault is a field's scalar default (v3 documents carry them), which keys a list
+// item that leaves the key field out: a container port without protocol is the TCP one.
+func scalarDefault(raw json.RawMessage) any {
+	if len(raw) == 0 {
+		return nil
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil
+	}
+	switch d := v.(type) {
+	case string, bool:
+		return d
+	case float64:
+		if d == math.Trunc(d) && math.Abs(d) < 1<<53 {
+			return int64(d)
+		}
+		return d
+	}
+	return nil
 }
 
 func mapRelationship(mapType string) (smdschema.ElementRelationship, error) {
