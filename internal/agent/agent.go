@@ -73,10 +73,10 @@ type Options struct {
 	// clients. Default: a self-signed certificate, and the CA of Config.
 	KubeletServingCert *tls.Certificate
 	ClientCA           *x509.CertPool
-	// StopPodsOnExit stops and removes every pod of the runtime, and the pod network's
-	// routes and rules, before the agent returns. Default false: pods keep running while
-	// the agent restarts.
-	StopPodsOnExit bool
+	// StopPodsOnExit, asked when the agent stops, tells whether to stop and remove every
+	// pod of the runtime (and the pod network's routes and rules) before returning. Nil:
+	// never; pods keep running while the agent restarts.
+	StopPodsOnExit func() bool
 	// PauseCacheDir keeps the built pause image. Default <DataDir>/agent/images-cache.
 	PauseCacheDir string
 	// Kubelet adjusts the kubelet's options after the agent's (tests shorten periods).
@@ -242,7 +242,7 @@ func Run(ctx context.Context, opts Options) error {
 	} else if imported {
 		log.Info("imported the built-in pause image", "image", images.PauseImage)
 	}
-	if _, err := importer.ImportDir(ctx, filepath.Join(agentDir, "images"), filepath.Join(opts.PauseCacheDir, "imported.json")); err != nil {
+	if _, err := importer.ImportDir(ctx, filepath.Join(agentDir, "images"), filepath.Join(agentDir, "images", ".imported.json")); err != nil {
 		log.Warn("importing image tarballs", "err", err)
 	}
 
@@ -268,7 +268,7 @@ func Run(ctx context.Context, opts Options) error {
 			CNIConfDir: cniConfDir, IPAMDataDir: filepath.Join(agentDir, "cni", "networks"),
 			NodeIP: netip.MustParseAddr(opts.NodeIP), Logger: opts.Logger,
 			// A node that stops its pods on exit leaves nothing of its network either.
-			CleanupOnStop: opts.StopPodsOnExit,
+			CleanupOnStop: stopPods(opts),
 		}
 		if opts.ClusterCIDR != "" {
 			p, err := netip.ParsePrefix(opts.ClusterCIDR)
@@ -343,7 +343,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	cancel()
 	wg.Wait()
-	if opts.StopPodsOnExit {
+	if stopPods(opts) {
 		stopCtx, cancelStop := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
 		if err := StopAllPods(stopCtx, criClient.Runtime); err != nil {
 			log.Warn("stopping pods on exit", "err", err)
@@ -355,6 +355,8 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	return runErr
 }
+
+func stopPods(opts Options) bool { return opts.StopPodsOnExit != nil && opts.StopPodsOnExit() }
 
 // StopAllPods stops and removes every sandbox (and so every container) of a runtime.
 func StopAllPods(ctx context.Context, rt runtimeapi.RuntimeServiceClient) error {

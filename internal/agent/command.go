@@ -46,6 +46,8 @@ func NewCommand() *cobra.Command {
 // AddFlags adds the agent's flags (shared with `capstan server`, which runs an agent).
 func AddFlags(cmd *cobra.Command, opts *Options, labels *[]string) {
 	f := cmd.Flags()
+	stopPodsFlag := new(bool)
+	opts.StopPodsOnExit = func() bool { return *stopPodsFlag }
 	if f.Lookup("data-dir") == nil {
 		f.StringVar(&opts.DataDir, "data-dir", "/var/lib/capstan", "Folder that holds all state")
 	}
@@ -57,7 +59,7 @@ func AddFlags(cmd *cobra.Command, opts *Options, labels *[]string) {
 	f.StringVar(&opts.KubeReserved, "kube-reserved", "", "Resources reserved for Kubernetes components, e.g. cpu=100m,memory=256Mi")
 	f.StringVar(&opts.SystemReserved, "system-reserved", "", "Resources reserved for the system, e.g. cpu=100m,memory=256Mi")
 	f.StringVar(&opts.KubeletAddress, "kubelet-address", "", "Listen address of the kubelet API (default :10250)")
-	f.BoolVar(&opts.StopPodsOnExit, "stop-pods-on-exit", false, "Stop and remove every pod when the agent exits (default: leave them running)")
+	f.BoolVar(stopPodsFlag, "stop-pods-on-exit", false, "Stop and remove every pod when the agent exits (default: leave them running)")
 	f.StringSliceVar(labels, "node-label", nil, "Extra node labels, key=value")
 	if f.Lookup("cluster-dns") == nil {
 		f.StringVar(&opts.ClusterDNS, "cluster-dns", "", "Cluster DNS server IP (default 10.43.0.10)")

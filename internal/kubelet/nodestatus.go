@@ -214,29 +214,34 @@ func (k *Kubelet) nodeStatusLoop(ctx context.Context) {
 	defer ticker.Stop()
 	registered := false
 	var lastPost time.Time
+	retry := 100 * time.Millisecond
+	start := k.clock.Now()
 	for {
 		if !registered {
 			if err := k.registerNode(ctx); err != nil {
-				if ctx.Err() == nil {
-					k.log.Warn("registering the node", "err", err)
+				if ctx.Err() == nil && retry >= time.Second {
+					k.log.Warn("registering the node", "err", err, "retry", retry)
 				}
-			} else {
-				registered = true
-				close(k.registered)
-			}
-		}
-		if registered {
-			if posted, err := k.updateNodeStatus(ctx, lastPost); err != nil {
-				if ctx.Err() == nil {
-					k.log.Warn("updating node status", "err", err)
+				select {
+				case <-ctx.Done():
+					return
+				case <-k.clock.After(retry):
 				}
-			} else if posted {
-				lastPost = k.clock.Now()
+				retry = min(2*retry, 5*time.Second)
+				continue
 			}
+			registered = true
+			close(k.registered)
 		}
-		wait := ticker.C()
-		if !registered || !k.nodeReadyPosted {
-			// Until the node is registered and Ready, look every 100ms: start-up latency.
+		if posted, err := k.updateNodeStatus(ctx, lastPost); err != nil {
+			if ctx.Err() == nil {
+				k.log.Warn("updating node status", "err", err)
+			}
+		} else if posted {
+			lastPost = k.clock.Now()
+		}
+		if !k.nodeReadyPosted && k.clock.Since(start) < 30*time.Second {
+			// Until the node is Ready, look every 100ms for a while: start-up latency.
 			select {
 			case <-ctx.Done():
 				return
@@ -247,7 +252,7 @@ func (k *Kubelet) nodeStatusLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-wait:
+		case <-ticker.C():
 		case <-k.nodeKick:
 		}
 	}

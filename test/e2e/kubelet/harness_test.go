@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"capstan/internal/kubelet"
 	"capstan/internal/kubelet/images"
 	"capstan/internal/network"
+	"capstan/internal/server"
 	capstantesting "capstan/internal/testing"
 )
 
@@ -112,6 +114,10 @@ type node struct {
 	opts    agent.Options
 	kubelet *kubelet.Kubelet
 
+	serverOpts func(*server.Options)
+	// stopPods tells the agent whether to remove its pods when it stops.
+	stopPods *atomic.Bool
+
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -125,6 +131,9 @@ type nodeOption func(*node)
 // withAgent changes the agent's options.
 func withAgent(f func(*agent.Options)) nodeOption { return func(n *node) { f(&n.opts) } }
 
+// withServer changes the server's options.
+func withServer(f func(*server.Options)) nodeOption { return func(n *node) { n.serverOpts = f } }
+
 // beforeAgent runs f against the server before the agent starts.
 func beforeAgent(f func(*capstantesting.Server)) nodeOption { return func(n *node) { f(n.server) } }
 
@@ -133,12 +142,25 @@ func beforeAgent(f func(*capstantesting.Server)) nodeOption { return func(n *nod
 func startNode(t *testing.T, options ...nodeOption) *node {
 	t.Helper()
 	requireNode(t)
-	s := capstantesting.StartServer(t)
+	n := &node{t: t, stopPods: new(atomic.Bool)}
+	// Server options first: they apply when the server starts.
+	var others []nodeOption
+	for _, o := range options {
+		probe := &node{}
+		o(probe)
+		if probe.serverOpts != nil {
+			n.serverOpts = probe.serverOpts
+			continue
+		}
+		others = append(others, o)
+	}
+	s := capstantesting.StartServerWith(t, n.serverOpts)
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	suffix := hex.EncodeToString(b[:])
-	n := &node{t: t, server: s, client: s.Client, name: "e2e-" + suffix, dataDir: t.TempDir()}
+	n.server, n.client, n.name, n.dataDir = s, s.Client, "e2e-"+suffix, t.TempDir()
 	n.runDir = "/run/capstan-e2e-" + suffix
+	n.stopPods.Store(true)
 	if err := os.MkdirAll(filepath.Join(n.dataDir, "agent", "images"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -158,13 +180,13 @@ func startNode(t *testing.T, options ...nodeOption) *node {
 		Config: cfg, DataDir: n.dataDir, NodeName: n.name, NodeIP: nodeIP.String(),
 		ContainerdSocket: filepath.Join(n.runDir, "containerd.sock"), ContainerdState: filepath.Join(n.runDir, "state"),
 		PodLogsDir: filepath.Join(n.dataDir, "pod-logs"), KubeletAddress: "127.0.0.1:0",
-		PodNetwork: string(network.BackendNone), StopPodsOnExit: true, PauseCacheDir: pauseCache,
+		PodNetwork: string(network.BackendNone), StopPodsOnExit: n.stopPods.Load, PauseCacheDir: pauseCache,
 		Logger: testLogger(t),
 		Kubelet: func(o *kubelet.Options) {
 			o.NodeStatusUpdateFrequency = 2 * time.Second
 		},
 	}
-	for _, o := range options {
+	for _, o := range others {
 		o(n)
 	}
 	n.start()
@@ -230,9 +252,9 @@ func (n *node) stop() {
 // restart stops the agent leaving its pods running, and starts it again.
 func (n *node) restart() {
 	n.t.Helper()
-	n.opts.StopPodsOnExit = false
+	n.stopPods.Store(false)
 	n.stop()
-	n.opts.StopPodsOnExit = true
+	n.stopPods.Store(true)
 	n.start()
 }
 
