@@ -95,11 +95,7 @@ func (o *Options) complete() error {
 		o.DataDir = "/var/lib/capstan"
 	}
 	if o.NodeName == "" {
-		h, err := os.Hostname()
-		if err != nil {
-			return fmt.Errorf("agent: node name: %w", err)
-		}
-		o.NodeName = strings.ToLower(h)
+		o.NodeName = DefaultNodeName()
 	}
 	if o.NodeIP == "" {
 		ip, _, err := network.DefaultRouteIP()
@@ -135,6 +131,15 @@ func (o *Options) complete() error {
 		o.Logger = slog.Default()
 	}
 	return nil
+}
+
+// DefaultNodeName is the host name, lower-cased (localhost when it cannot be read).
+func DefaultNodeName() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "localhost"
+	}
+	return strings.ToLower(h)
 }
 
 // ParseReserved reads a "cpu=100m,memory=256Mi,ephemeral-storage=1Gi" list.

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 	"os/signal"
 	"syscall"
@@ -13,7 +14,6 @@ import (
 func NewCommand() *cobra.Command {
 	var opts Options
 	var kubeconfig string
-	var labels []string
 	cmd := &cobra.Command{
 		Use:   "agent",
 		Short: "Run a worker node: kubelet and a supervised containerd",
@@ -22,7 +22,7 @@ func NewCommand() *cobra.Command {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			if kubeconfig == "" {
-				return fmt.Errorf("--kubeconfig is required (joining with a token is not supported yet)")
+				return errors.New("--kubeconfig is required (joining with a token is not supported yet)")
 			}
 			cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 			if err != nil {
@@ -31,20 +31,18 @@ func NewCommand() *cobra.Command {
 			cfg.UserAgent = "capstan-agent"
 			cfg.QPS, cfg.Burst = 50, 100
 			opts.Config = cfg
-			if opts.NodeLabels, err = parseLabels(labels); err != nil {
-				return err
-			}
 			return Run(ctx, opts)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&kubeconfig, "kubeconfig", "", "Kubeconfig with the node's credentials")
-	AddFlags(cmd, &opts, &labels)
+	AddFlags(cmd, &opts)
 	return cmd
 }
 
-// AddFlags adds the agent's flags (shared with `capstan server`, which runs an agent).
-func AddFlags(cmd *cobra.Command, opts *Options, labels *[]string) {
+// AddFlags adds the agent's flags (shared with `capstan server`, which runs an agent);
+// flags the command already has (--data-dir, --cluster-dns, ...) are left to it.
+func AddFlags(cmd *cobra.Command, opts *Options) {
 	f := cmd.Flags()
 	stopPodsFlag := new(bool)
 	opts.StopPodsOnExit = func() bool { return *stopPodsFlag }
@@ -60,33 +58,14 @@ func AddFlags(cmd *cobra.Command, opts *Options, labels *[]string) {
 	f.StringVar(&opts.SystemReserved, "system-reserved", "", "Resources reserved for the system, e.g. cpu=100m,memory=256Mi")
 	f.StringVar(&opts.KubeletAddress, "kubelet-address", "", "Listen address of the kubelet API (default :10250)")
 	f.BoolVar(stopPodsFlag, "stop-pods-on-exit", false, "Stop and remove every pod when the agent exits (default: leave them running)")
-	f.StringSliceVar(labels, "node-label", nil, "Extra node labels, key=value")
+	f.StringToStringVar(&opts.NodeLabels, "node-label", nil, "Extra node labels, key=value[,key=value]")
 	if f.Lookup("cluster-dns") == nil {
 		f.StringVar(&opts.ClusterDNS, "cluster-dns", "", "Cluster DNS server IP (default 10.43.0.10)")
 	}
 	if f.Lookup("cluster-domain") == nil {
 		f.StringVar(&opts.ClusterDomain, "cluster-domain", "", "Cluster domain (default cluster.local)")
 	}
-	f.StringVar(&opts.PodNetwork, "pod-network", "", "Pod network between nodes: vxlan (default), host-gw or none")
-}
-
-func parseLabels(list []string) (map[string]string, error) {
-	out := map[string]string{}
-	for _, kv := range list {
-		k, v, ok := splitLabel(kv)
-		if !ok {
-			return nil, fmt.Errorf("--node-label %q is not key=value", kv)
-		}
-		out[k] = v
+	if f.Lookup("pod-network") == nil {
+		f.StringVar(&opts.PodNetwork, "pod-network", "", "Pod network between nodes: vxlan (default), host-gw or none")
 	}
-	return out, nil
-}
-
-func splitLabel(kv string) (string, string, bool) {
-	for i := 0; i < len(kv); i++ {
-		if kv[i] == '=' {
-			return kv[:i], kv[i+1:], i > 0
-		}
-	}
-	return "", "", false
 }

@@ -11,6 +11,7 @@ import (
 
 	"k8s.io/client-go/rest"
 
+	"capstan/internal/agent"
 	"capstan/internal/controllermanager"
 	"capstan/internal/dns"
 	"capstan/internal/pki"
@@ -58,6 +59,9 @@ func (o *Options) components(ca *pki.CA) []component {
 			},
 		})
 	}
+	if !o.DisableAgent {
+		out = append(out, o.agentComponent(ca))
+	}
 	if dnsOpts, ok := o.dnsOptions(); ok {
 		out = append(out, component{
 			name: "kube-dns", user: "system:kube-dns",
@@ -68,6 +72,43 @@ func (o *Options) components(ca *pki.CA) []component {
 		})
 	}
 	return out
+}
+
+// agentComponent runs this node's agent as system:node:<name>, with a kubelet serving
+// certificate from the cluster CA.
+func (o *Options) agentComponent(ca *pki.CA) component {
+	a := o.Agent
+	a.DataDir, a.ControlPlane, a.Logger = o.DataDir, true, o.Logger
+	if a.NodeName == "" {
+		a.NodeName = agent.DefaultNodeName()
+	}
+	if a.ClusterDNS == "" {
+		a.ClusterDNS = o.ClusterDNS
+	}
+	if a.ClusterDomain == "" {
+		a.ClusterDomain = o.ClusterDomain
+	}
+	return component{
+		name: "agent", user: "system:node:" + a.NodeName, groups: []string{"system:nodes"},
+		run: func(ctx context.Context, cfg *rest.Config) error {
+			ips := []net.IP{net.IPv4(127, 0, 0, 1)}
+			for _, s := range []string{a.NodeIP, o.AdvertiseAddress} {
+				if ip := net.ParseIP(s); ip != nil {
+					ips = append(ips, ip)
+				}
+			}
+			serving, err := ca.Issue(pki.CertSpec{
+				CommonName: "system:node:" + a.NodeName, Organization: []string{"system:nodes"},
+				DNSNames: []string{a.NodeName, "localhost"}, IPs: ips,
+				Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+			})
+			if err != nil {
+				return err
+			}
+			a.Config, a.KubeletServingCert = cfg, &serving.TLS
+			return agent.Run(ctx, a)
+		},
+	}
 }
 
 // dnsOptions configures the cluster DNS component: on the advertise address, port 53, and

@@ -16,6 +16,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/klog/v2"
 
+	"capstan/internal/agent"
 	"capstan/internal/apiserver"
 	"capstan/internal/controllermanager"
 	"capstan/internal/etcd"
@@ -54,6 +55,10 @@ type Options struct {
 	NodePortRange string
 	// DisableAgent runs the control plane only.
 	DisableAgent bool
+	// Agent configures the agent (kubelet and containerd) the server runs unless
+	// DisableAgent; the server sets its client configuration, data directory and the
+	// control-plane role, and issues its node and kubelet serving certificates.
+	Agent agent.Options
 	// DisableControllerManager does not run the controllers in this server.
 	DisableControllerManager bool
 	// Controllers is the controller-manager's --controllers selection. Default ["*"].

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -70,6 +71,8 @@ type Cluster struct {
 	runDir  string
 	cancel  context.CancelFunc
 	done    chan error
+	// stopPods is what the agent asks when it stops: remove the pods or leave them.
+	stopPods atomic.Bool
 }
 
 // Option changes how Start runs the server or the agent.
@@ -151,12 +154,13 @@ func Start(t testing.TB, options ...Option) *Cluster {
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.Cert)
 	bridgeExisted := linkExists("cni0")
+	c.stopPods.Store(true)
 	c.opts = agent.Options{
 		Config: rest.CopyConfig(s.Config), DataDir: c.dataDir, NodeName: c.NodeName, NodeIP: nodeIP.String(),
 		ContainerdSocket: filepath.Join(c.runDir, "containerd.sock"), ContainerdState: filepath.Join(c.runDir, "state"),
 		PodLogsDir: filepath.Join(c.dataDir, "pod-logs"), KubeletAddress: net.JoinHostPort(nodeIP.String(), "0"),
 		KubeletServingCert: &serving.TLS, ClientCA: pool,
-		PodNetwork: string(network.BackendNone), StopPodsOnExit: true, PauseCacheDir: pauseCache,
+		PodNetwork: string(network.BackendNone), StopPodsOnExit: c.stopPods.Load, PauseCacheDir: pauseCache,
 		Logger: Logger(t),
 		Kubelet: func(o *kubelet.Options) {
 			o.NodeStatusUpdateFrequency = 2 * time.Second
@@ -220,10 +224,9 @@ func (c *Cluster) stopAgent() {
 // RestartAgent stops the agent leaving its pods running, and starts it again.
 func (c *Cluster) RestartAgent() {
 	c.t.Helper()
-	keep := c.opts.StopPodsOnExit
-	c.opts.StopPodsOnExit = false
+	c.stopPods.Store(false)
 	c.stopAgent()
-	c.opts.StopPodsOnExit = keep
+	c.stopPods.Store(true)
 	c.startAgent()
 }
 
