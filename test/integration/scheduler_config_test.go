@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"capstan/internal/server"
 	capstantesting "capstan/internal/testing"
@@ -70,13 +71,24 @@ func TestIntegrationSchedulerDescribeShowsFailedScheduling(t *testing.T) {
 	schNode(t, c, schNodeSpec{name: "n1", cpu: "1"})
 	schCreate(t, c, "default", schPod("too-big", "2", ""))
 	schWaitEvent(t, c, "default", "too-big", "FailedScheduling", "0/1 nodes are available")
-	out, stderr, err := s.Kubectl("", "describe", "pod", "too-big")
-	if err != nil {
-		t.Fatalf("kubectl describe: %v: %s", err, stderr)
-	}
-	want := "Warning  FailedScheduling  "
-	if !strings.Contains(out, want) || !strings.Contains(out, "default-scheduler  0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.") {
-		t.Errorf("describe output lacks the FailedScheduling event:\n%s", out)
+	// The event may be rewritten (count, series) between the wait and describe: poll.
+	want := "default-scheduler  0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+	var out string
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var stderr string
+		var err error
+		out, stderr, err = s.Kubectl("", "describe", "pod", "too-big")
+		if err != nil {
+			t.Fatalf("kubectl describe: %v: %s", err, stderr)
+		}
+		if strings.Contains(out, "Warning  FailedScheduling  ") && strings.Contains(out, want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("describe output lacks the FailedScheduling event:\n%s", out)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	if !strings.Contains(out, "PodScheduled") || !strings.Contains(out, "False") {
 		t.Errorf("describe output lacks PodScheduled False:\n%s", out)
