@@ -370,8 +370,9 @@ func StopAllPods(ctx context.Context, rt runtimeapi.RuntimeServiceClient) error 
 		return err
 	}
 	var errs []error
+	// Last, the pods' cgroups, once the shims have removed the containers' own.
+	defer kubelet.RemoveAllPodCgroups(2 * time.Second)
 	for _, sb := range resp.Items {
-		defer kubelet.RemovePodCgroups(sb.GetMetadata().GetUid())
 		if _, err := rt.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: sb.Id}); err != nil {
 			errs = append(errs, err)
 			continue

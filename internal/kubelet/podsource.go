@@ -88,6 +88,8 @@ func (k *Kubelet) relistLoop(ctx context.Context) {
 	last := map[types.UID]string{}
 	ticker := k.clock.NewTicker(k.opts.RelistPeriod)
 	defer ticker.Stop()
+	sweep := k.clock.NewTicker(time.Minute)
+	defer sweep.Stop()
 	for {
 		current, err := k.relist(ctx)
 		if err == nil {
@@ -109,6 +111,8 @@ func (k *Kubelet) relistLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-ticker.C():
+		case <-sweep.C():
+			k.sweepCgroups()
 		}
 	}
 }
