@@ -102,10 +102,12 @@ func (p *Proxier) Sync(ctx context.Context, st *desired.State) error {
 			return err
 		}
 	}
-	pl := buildPlan(st, prev, existing, p.mark)
+	pl := buildPlan(st, prev, existing, p.mark, chunkChains)
 	p.applied = nil
-	if _, err := p.run.Run(ctx, pl.restore, "iptables-restore", "-w", "--noflush"); err != nil {
-		return fmt.Errorf("iptables: loading rules: %w", err)
+	for _, in := range pl.restores {
+		if _, err := p.run.Run(ctx, in, "iptables-restore", "-w", "--noflush"); err != nil {
+			return fmt.Errorf("iptables: loading rules: %w", err)
+		}
 	}
 	if full {
 		if err := p.ensureJumps(ctx); err != nil {

@@ -75,9 +75,10 @@ type written struct {
 	rules  int
 }
 
-// plan is one iptables-restore input and what applying it leaves behind.
+// plan is the iptables-restore inputs of one sync, applied in order, and what applying
+// them leaves behind.
 type plan struct {
-	restore  []byte
+	restores [][]byte
 	services map[desired.ServicePortName]*written
 	// rules counts the rules per table after the plan is applied.
 	rules map[string]int
@@ -102,6 +103,18 @@ func (b *buffer) line(parts ...string) {
 
 func comment(s string) string { return `-m comment --comment "` + s + `"` }
 
+// chunkChains bounds the chains one iptables-restore touches when a sync rewrites many:
+// iptables-nft's cost per transaction grows with the square of the chains it touches
+// (10,000 services of 10 endpoints take tens of minutes in one transaction, seconds in
+// chunks of 1,000 chains).
+const chunkChains = 1000
+
+// ownPart is the text of one service port's own chains.
+type ownPart struct {
+	decls, rules buffer
+	chains       int
+}
+
 // planner renders a State.
 type planner struct {
 	st       *desired.State
@@ -109,15 +122,20 @@ type planner struct {
 
 	filterChains, filterRules buffer
 	natChains, natRules       buffer
-	// serviceRules counts the rules of the per-service chains carried over unchanged.
-	carriedRules int
+	own                       []*ownPart
 }
 
 // buildPlan renders st. With prev nil every chain is written (a full sync) and existing,
 // the chains found in the nat table, says which stale ones to delete; otherwise only the
 // chains of the service ports that differ from prev are written, and the chains prev had
 // and st does not are deleted.
-func buildPlan(st *desired.State, prev map[desired.ServicePortName]*written, existing []string, masqMark string) plan {
+//
+// When it all touches at most chunk chains the plan is one transaction. Otherwise the
+// service ports' own chains go first, in transactions of about chunk chains that each hold
+// whole service ports (so every port is always consistent); then one transaction rewrites
+// the shared chains and the filter table; then the stale chains, no longer referred to, are
+// flushed and deleted in chunks.
+func buildPlan(st *desired.State, prev map[desired.ServicePortName]*written, existing []string, masqMark string, chunk int) plan {
 	p := &planner{st: st, masqMark: masqMark}
 	out := plan{services: make(map[desired.ServicePortName]*written, len(st.Services))}
 	for _, c := range fixedFilterChains {
@@ -134,7 +152,6 @@ func buildPlan(st *desired.State, prev map[desired.ServicePortName]*written, exi
 		w := p.service(sp, old == nil || !old.sp.Equal(sp))
 		if w == nil {
 			w = old
-			p.carriedRules += old.rules
 		} else if old != nil {
 			stale = append(stale, difference(old.chains, w.chains)...)
 		}
@@ -162,26 +179,82 @@ func buildPlan(st *desired.State, prev map[desired.ServicePortName]*written, exi
 	p.nodePortsLast()
 	slices.Sort(stale)
 	stale = slices.Compact(stale)
-	// Stale chains are declared (which flushes them) and deleted after every rule that
-	// referred to them has been rewritten.
-	for _, c := range stale {
-		p.natChains.line(":" + c + " - [0:0]")
+
+	touched := len(stale)
+	for _, o := range p.own {
+		touched += o.chains
 	}
+	if touched <= chunk {
+		// One transaction. Stale chains are declared (which flushes them) and deleted after
+		// every rule that referred to them has been rewritten.
+		var decls, rules, deletes bytes.Buffer
+		for _, o := range p.own {
+			decls.Write(o.decls.Bytes())
+			rules.Write(o.rules.Bytes())
+		}
+		for _, c := range stale {
+			decls.WriteString(":" + c + " - [0:0]\n")
+			deletes.WriteString("-X " + c + "\n")
+		}
+		out.restores = [][]byte{p.shared(decls.Bytes(), rules.Bytes(), deletes.Bytes())}
+	} else {
+		var b bytes.Buffer
+		n := 0
+		flush := func() {
+			if n > 0 {
+				out.restores = append(out.restores, []byte("*nat\n"+b.String()+"COMMIT\n"))
+			}
+			b.Reset()
+			n = 0
+		}
+		// Declarations before rules within each chunk: a port's chains refer to each other.
+		var rules bytes.Buffer
+		for _, o := range p.own {
+			b.Write(o.decls.Bytes())
+			rules.Write(o.rules.Bytes())
+			n += o.chains
+			if n >= chunk {
+				b.Write(rules.Bytes())
+				rules.Reset()
+				flush()
+			}
+		}
+		b.Write(rules.Bytes())
+		flush()
+		out.restores = append(out.restores, p.shared(nil, nil, nil))
+		for _, op := range []string{":%s - [0:0]\n", "-X %s\n"} {
+			for i, c := range stale {
+				fmt.Fprintf(&b, op, c)
+				n++
+				if n >= chunk || i == len(stale)-1 {
+					flush()
+				}
+			}
+		}
+	}
+	out.rules = map[string]int{"filter": p.filterRules.n, "nat": p.natRules.n}
+	for _, w := range out.services {
+		out.rules["nat"] += w.rules
+	}
+	return out
+}
+
+// shared is the transaction of the filter table and the nat table's shared chains, with
+// the given extra declarations, rules and deletions of the nat table.
+func (p *planner) shared(decls, rules, deletes []byte) []byte {
 	var b bytes.Buffer
-	b.Grow(p.filterChains.Len() + p.filterRules.Len() + p.natChains.Len() + p.natRules.Len() + 40*len(stale) + 64)
+	b.Grow(p.filterChains.Len() + p.filterRules.Len() + p.natChains.Len() + p.natRules.Len() + len(decls) + len(rules) + len(deletes) + 32)
 	b.WriteString("*filter\n")
 	b.Write(p.filterChains.Bytes())
 	b.Write(p.filterRules.Bytes())
 	b.WriteString("COMMIT\n*nat\n")
 	b.Write(p.natChains.Bytes())
+	b.Write(decls)
 	b.Write(p.natRules.Bytes())
-	for _, c := range stale {
-		b.WriteString("-X " + c + "\n")
-	}
+	b.Write(rules)
+	b.Write(deletes)
 	b.WriteString("COMMIT\n")
-	out.restore = b.Bytes()
-	out.rules = map[string]int{"filter": p.filterRules.n, "nat": p.natRules.n + p.carriedRules}
-	return out
+	return b.Bytes()
 }
 
 func difference(a, b []string) []string {
@@ -289,18 +362,21 @@ func (p *planner) service(sp *desired.ServicePort, writeOwn bool) *written {
 	}
 
 	w := &written{sp: *sp}
-	var own buffer
+	part := &ownPart{}
+	p.own = append(p.own, part)
+	own := &part.rules
 	declare := func(c string) {
-		p.natChains.line(":" + c + " - [0:0]")
+		part.decls.line(":" + c + " - [0:0]")
+		part.chains++
 		w.chains = append(w.chains, c)
 	}
 	if usesSVC {
 		declare(ch.svc)
-		p.balance(&own, sp, ch.svc, sp.ClusterEndpoints, !sp.InternalPolicyLocal, match, clusterIP, port)
+		p.balance(own, sp, ch.svc, sp.ClusterEndpoints, !sp.InternalPolicyLocal, match, clusterIP, port)
 	}
 	if usesSVL {
 		declare(ch.svl)
-		p.balance(&own, sp, ch.svl, sp.LocalEndpoints, sp.InternalPolicyLocal, match, clusterIP, port)
+		p.balance(own, sp, ch.svl, sp.LocalEndpoints, sp.InternalPolicyLocal, match, clusterIP, port)
 	}
 	if usesEXT {
 		declare(ch.ext)
@@ -343,8 +419,6 @@ func (p *planner) service(sp *desired.ServicePort, writeOwn bool) *written {
 		}
 		own.line("-A", sep, comment(name), affinity+match, "-j DNAT --to-destination", e.String())
 	}
-	p.natRules.Write(own.Bytes())
-	p.natRules.n += own.n
 	w.rules = own.n
 	slices.Sort(w.chains)
 	return w

@@ -1,7 +1,9 @@
 package iptables
 
 import (
+	"bytes"
 	"flag"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -77,8 +79,8 @@ func TestFullSyncRulesGolden(t *testing.T) {
 		t.Run(tc.golden, func(t *testing.T) {
 			st := loadState(t, tc.masq)
 			// A stale service chain and a foreign chain are in the table: only the first goes.
-			pl := buildPlan(st, nil, []string{"PREROUTING", "KUBE-SERVICES", "KUBE-SVC-STALESTALESTALE", "DOCKER"}, mark)
-			checkGolden(t, tc.golden, string(pl.restore))
+			pl := buildPlan(st, nil, []string{"PREROUTING", "KUBE-SERVICES", "KUBE-SVC-STALESTALESTALE", "DOCKER"}, mark, chunkChains)
+			checkGolden(t, tc.golden, string(bytes.Join(pl.restores, nil)))
 		})
 	}
 }
@@ -86,7 +88,7 @@ func TestFullSyncRulesGolden(t *testing.T) {
 func TestPartialSyncRewritesOnlyChangedServices(t *testing.T) {
 	t.Parallel()
 	st := loadState(t, desired.Masquerade{})
-	full := buildPlan(st, nil, nil, mark)
+	full := buildPlan(st, nil, nil, mark, chunkChains)
 
 	next := loadState(t, desired.Masquerade{})
 	var kept []desired.ServicePort
@@ -102,19 +104,19 @@ func TestPartialSyncRewritesOnlyChangedServices(t *testing.T) {
 		kept = append(kept, sp)
 	}
 	next.Services = kept
-	partial := buildPlan(next, full.services, nil, mark)
-	checkGolden(t, "partial.txt", string(partial.restore))
+	partial := buildPlan(next, full.services, nil, mark, chunkChains)
+	checkGolden(t, "partial.txt", string(bytes.Join(partial.restores, nil)))
 
 	// Nothing changed: only the shared chains are written.
-	again := buildPlan(next, partial.services, nil, mark)
-	if strings.Contains(string(again.restore), ":KUBE-SVC-") || strings.Contains(string(again.restore), ":KUBE-SEP-") {
-		t.Errorf("a sync without changes rewrote service chains:\n%s", again.restore)
+	again := buildPlan(next, partial.services, nil, mark, chunkChains)
+	if strings.Contains(string(bytes.Join(again.restores, nil)), ":KUBE-SVC-") || strings.Contains(string(bytes.Join(again.restores, nil)), ":KUBE-SEP-") {
+		t.Errorf("a sync without changes rewrote service chains:\n%s", bytes.Join(again.restores, nil))
 	}
 	if again.rules["nat"] != partial.rules["nat"] || again.rules["filter"] != partial.rules["filter"] {
 		t.Errorf("rule counts %v after an empty partial sync, want %v", again.rules, partial.rules)
 	}
 	// A full sync of the same state counts the same rules.
-	if f := buildPlan(next, nil, nil, mark); f.rules["nat"] != partial.rules["nat"] {
+	if f := buildPlan(next, nil, nil, mark, chunkChains); f.rules["nat"] != partial.rules["nat"] {
 		t.Errorf("partial sync counts %d nat rules, a full sync %d", partial.rules["nat"], f.rules["nat"])
 	}
 }
@@ -143,5 +145,57 @@ func TestChainNames(t *testing.T) {
 		if isOwnedChain(c) {
 			t.Errorf("chain %s is counted as the proxy's", c)
 		}
+	}
+}
+
+// joined is a plan's transactions as one iptables-restore input, each headed by a comment.
+func joined(pl plan) string {
+	var b strings.Builder
+	for i, r := range pl.restores {
+		fmt.Fprintf(&b, "# transaction %d\n", i+1)
+		b.Write(r)
+	}
+	return b.String()
+}
+
+func TestLargeSyncsAreSplitIntoWholeServiceChunks(t *testing.T) {
+	t.Parallel()
+	st := loadState(t, desired.Masquerade{})
+	pl := buildPlan(st, nil, []string{"KUBE-SVC-STALESTALESTALE", "KUBE-SEP-STALESTALESTALE"}, mark, 8)
+	checkGolden(t, "services-chunked.txt", joined(pl))
+	if len(pl.restores) < 3 {
+		t.Fatalf("%d transactions for a sync over the chunk size, want several", len(pl.restores))
+	}
+	// Every service port's chains are written by one transaction, and the shared chains
+	// only after all of them.
+	shared := -1
+	for i, r := range pl.restores {
+		if strings.Contains(string(r), ":KUBE-SERVICES ") {
+			shared = i
+		}
+	}
+	for name, w := range pl.services {
+		in := -1
+		for _, c := range w.chains {
+			for i, r := range pl.restores {
+				if strings.Contains(string(r), ":"+c+" ") && i != shared {
+					if in != -1 && in != i {
+						t.Errorf("%s is written by transactions %d and %d", name, in, i)
+					}
+					in = i
+				}
+			}
+		}
+		if in > shared {
+			t.Errorf("%s is written after the shared chains", name)
+		}
+	}
+	last := string(pl.restores[len(pl.restores)-1])
+	if !strings.Contains(last, "-X KUBE-SVC-STALESTALESTALE") || shared == len(pl.restores)-1 {
+		t.Errorf("stale chains are not deleted after the shared chains:\n%s", last)
+	}
+	full := buildPlan(st, nil, nil, mark, chunkChains)
+	if pl.rules["nat"] != full.rules["nat"] || pl.rules["filter"] != full.rules["filter"] {
+		t.Errorf("chunked plan counts %v rules, one transaction %v", pl.rules, full.rules)
 	}
 }
