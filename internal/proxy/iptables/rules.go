@@ -207,6 +207,16 @@ func buildPlan(st *desired.State, prev map[desired.ServicePortName]*written, exi
 			b.Reset()
 			n = 0
 		}
+		// The chains every port's chains jump to must exist first (on the first sync they
+		// do not); rewriting them whole in one transaction leaves no gap.
+		var fixed bytes.Buffer
+		fixed.WriteString(":" + chainMarkMasq + " - [0:0]\n:" + chainPostrouting + " - [0:0]\n")
+		for _, l := range strings.SplitAfter(p.natRules.String(), "\n") {
+			if strings.HasPrefix(l, "-A "+chainMarkMasq+" ") || strings.HasPrefix(l, "-A "+chainPostrouting+" ") {
+				fixed.WriteString(l)
+			}
+		}
+		out.restores = append(out.restores, []byte("*nat\n"+fixed.String()+"COMMIT\n"))
 		// Declarations before rules within each chunk: a port's chains refer to each other.
 		var rules bytes.Buffer
 		for _, o := range p.own {
