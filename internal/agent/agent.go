@@ -189,6 +189,12 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	eventConfig := rest.CopyConfig(opts.Config)
+	eventConfig.QPS, eventConfig.Burst = 50, 100
+	eventClient, err := kubernetes.NewForConfig(eventConfig)
+	if err != nil {
+		return err
+	}
 
 	// The runtime: our own containerd unless told to use another.
 	endpoint := opts.ContainerRuntimeEndpoint
@@ -303,7 +309,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	port := listener.Addr().(*net.TCPAddr).Port
 	kopts := kubelet.Options{
-		NodeName: opts.NodeName, Client: client, Runtime: criClient.Runtime, Images: criClient.Images,
+		NodeName: opts.NodeName, Client: client, EventClient: eventClient, Runtime: criClient.Runtime, Images: criClient.Images,
 		RootDir: filepath.Join(agentDir, "kubelet"), PodLogsDir: opts.PodLogsDir,
 		PodManifestPath: opts.PodManifestPath, NodeIPs: []net.IP{net.ParseIP(opts.NodeIP)},
 		ClusterDNS: []string{opts.ClusterDNS}, ClusterDomain: opts.ClusterDomain,

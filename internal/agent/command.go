@@ -29,7 +29,7 @@ func NewCommand() *cobra.Command {
 				return fmt.Errorf("--kubeconfig: %w", err)
 			}
 			cfg.UserAgent = "capstan-agent"
-			cfg.QPS, cfg.Burst = 50, 100
+			cfg.QPS, cfg.Burst = 100, 200
 			opts.Config = cfg
 			return Run(ctx, opts)
 		},

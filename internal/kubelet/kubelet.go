@@ -34,6 +34,9 @@ type Options struct {
 	NodeName string
 	// Client talks to the API server with the node's identity. Required.
 	Client kubernetes.Interface
+	// EventClient writes events, with a rate limit of its own so bursts of events do not
+	// delay status updates (as upstream's kubelet). Default Client.
+	EventClient kubernetes.Interface
 	// Runtime and Images are the CRI services. Required.
 	Runtime Runtime
 	Images  Images
@@ -244,7 +247,11 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	k.runtimeName, k.runtimeVersion = v.RuntimeName, v.RuntimeVersion
 	k.workerCtx = ctx
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
-	broadcaster.StartRecordingToSink(&eventSink{client: k.client})
+	events := k.opts.EventClient
+	if events == nil {
+		events = k.client
+	}
+	broadcaster.StartRecordingToSink(&eventSink{client: events})
 	defer broadcaster.Shutdown()
 	k.recorder = broadcaster.NewRecorder(eventScheme, corev1.EventSource{Component: "kubelet", Host: k.opts.NodeName})
 	k.probes = probe.NewManager(probe.Options{Runtime: k.runtime, Clock: k.clock, Logger: k.log, OnChange: k.kick, Recorder: k.recordProbe})

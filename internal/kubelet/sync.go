@@ -161,7 +161,9 @@ func (k *Kubelet) execute(ctx context.Context, w *podWorker, pod *corev1.Pod, rt
 		if !k.opts.NetworkReady() && !pod.Spec.HostNetwork {
 			return changed, 500 * time.Millisecond
 		}
+		start := k.clock.Now()
 		id, ips, err := k.createSandbox(ctx, pod, sandboxConfig)
+		k.log.Debug("created sandbox", "pod", podRef(pod), "took", k.clock.Since(start), "err", err)
 		if err != nil {
 			k.recorder.Eventf(pod, corev1.EventTypeWarning, "FailedCreatePodSandBox", "Failed to create pod sandbox: %v", err)
 			return changed, retryAfterError
@@ -188,7 +190,9 @@ func (k *Kubelet) execute(ctx context.Context, w *podWorker, pod *corev1.Pod, rt
 		if s.Attempt > 0 {
 			k.crash.Next(crashKey(pod.UID, s.Name), k.clock.Now())
 		}
+		start := k.clock.Now()
 		err := k.startContainer(ctx, pod, spec, s, sandboxID, sandboxConfig, podIPs, mounts)
+		k.log.Debug("started container", "pod", podRef(pod), "container", s.Name, "took", k.clock.Since(start), "err", err)
 		if err == nil {
 			delete(w.waiting, s.Name)
 			changed = true
