@@ -315,7 +315,7 @@ func Run(ctx context.Context, opts Options) error {
 		ClusterDNS: []string{opts.ClusterDNS}, ClusterDomain: opts.ClusterDomain,
 		NodeLabels: opts.NodeLabels, ControlPlane: opts.ControlPlane,
 		KubeReserved: kubeReserved, SystemReserved: systemReserved,
-		Port: int32(port), KubeletVersion: version.Get().GitVersion, NetworkReady: networkReady,
+		Port: int32(port), SandboxImage: images.PauseImage, KubeletVersion: version.Get().GitVersion, NetworkReady: networkReady,
 		Logger: opts.Logger,
 	}
 	if opts.Kubelet != nil {

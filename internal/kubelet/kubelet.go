@@ -69,6 +69,9 @@ type Options struct {
 	Port int32
 	// Versions reported in the node info.
 	KubeletVersion string
+	// SandboxImage is the pause image, never garbage-collected. Default
+	// registry.k8s.io/pause:3.10.
+	SandboxImage string
 	// NetworkReady reports whether pods can get a network yet (the CNI config is
 	// written). Default: always.
 	NetworkReady func() bool
@@ -121,6 +124,9 @@ func (o *Options) complete() error {
 	}
 	if o.Port == 0 {
 		o.Port = 10250
+	}
+	if o.SandboxImage == "" {
+		o.SandboxImage = "registry.k8s.io/pause:3.10"
 	}
 	if o.NetworkReady == nil {
 		o.NetworkReady = func() bool { return true }
@@ -318,6 +324,8 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	// runtime as leftovers to remove.
 	run(k.relistLoop)
 	run(k.mirrorLoop)
+	run(k.imageGCLoop)
+	run(k.logRotateLoop)
 	<-ctx.Done()
 	return nil
 }
