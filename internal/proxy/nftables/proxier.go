@@ -68,11 +68,11 @@ func (p *Proxier) Sync(ctx context.Context, st *desired.State) error {
 			return err
 		}
 	}
-	pl := buildPlan(st, prev, prevElems, old, p.mark)
+	pl := buildPlan(st, prev, prevElems, old, p.mark, chunkChains)
 	p.applied, p.elements = nil, nil
-	if len(pl.script) > 0 {
-		if _, err := p.run.Run(ctx, pl.script, "nft", "-f", "-"); err != nil {
-			return fmt.Errorf("nftables: applying the transaction: %w", err)
+	for _, script := range pl.scripts {
+		if _, err := p.run.Run(ctx, script, "nft", "-f", "-"); err != nil {
+			return fmt.Errorf("nftables: applying a transaction: %w", err)
 		}
 	}
 	p.applied, p.elements, p.rules = pl.services, pl.elements, pl.rules

@@ -42,9 +42,19 @@ func TestGoldenIPTablesRulesLoad(t *testing.T) {
 func TestGoldenNFTablesScriptsLoad(t *testing.T) {
 	requireRoot(t, "nft")
 	n := newNS(t, "golden")
-	// The full golden deletes a stale chain and set it was told exist.
-	load(t, n, "add table ip kube-proxy\nadd chain ip kube-proxy service-STALE000-ns/gone/tcp/p\n"+
-		"add set ip kube-proxy affinity-STALE000-ns/gone/tcp/p__10.0.0.1/80 { type ipv4_addr ; }\n", "nft", "-f", "-")
+	// The full goldens delete a stale chain and set they were told exist.
+	stale := "add table ip kube-proxy\nadd chain ip kube-proxy service-STALE000-ns/gone/tcp/p\n" +
+		"add set ip kube-proxy affinity-STALE000-ns/gone/tcp/p__10.0.0.1/80 { type ipv4_addr ; }\n"
+	// The chunked one first, into an empty namespace but for the stale objects it deletes:
+	// its transactions must work in order from nothing. The transaction headers are
+	// comments to nft; each transaction is loaded on its own.
+	for _, tx := range strings.Split(golden(t, "nftables", "services-chunked.nft"), "# transaction ")[1:] {
+		load(t, n, tx[strings.Index(tx, "\n")+1:], "nft", "-f", "-")
+		if strings.HasPrefix(tx, "1\n") {
+			load(t, n, stale, "nft", "-f", "-")
+		}
+	}
+	load(t, n, "delete table ip kube-proxy\n"+stale, "nft", "-f", "-")
 	load(t, n, golden(t, "nftables", "services.nft"), "nft", "-f", "-")
 	load(t, n, golden(t, "nftables", "partial.nft"), "nft", "-f", "-")
 }
