@@ -79,6 +79,12 @@ func busyboxTarball(t *testing.T) string {
 			"etc/passwd":  {Data: []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n")},
 			"etc/group":   {Data: []byte("root:x:0:\nnobody:x:65534:\n")},
 		}
+		grpc, err := buildTestProgram("capstan/test/e2e/kubelet/grpchealth")
+		if err != nil {
+			busyboxErr = err
+			return
+		}
+		files["bin/grpchealth"] = images.File{Data: grpc, Mode: 0o755}
 		for _, applet := range strings.Fields(string(out)) {
 			if applet != "busybox" {
 				files["bin/"+applet] = images.File{Link: "busybox"}
@@ -101,6 +107,27 @@ func busyboxTarball(t *testing.T) string {
 		t.Fatalf("packing busybox: %v", busyboxErr)
 	}
 	return busyboxTar
+}
+
+// buildTestProgram builds a static binary of a package of this module.
+func buildTestProgram(pkg string) ([]byte, error) {
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "capstan-e2e-bin-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	out := filepath.Join(dir, "prog")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+	cmd.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("building %s: %v: %s", pkg, err, msg)
+	}
+	return os.ReadFile(out)
 }
 
 // node is a control plane with one agent, running in the test's temporary directories.

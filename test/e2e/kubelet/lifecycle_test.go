@@ -257,4 +257,74 @@ func TestPodLifecycle(t *testing.T) {
 			t.Fatalf("status = %s", describe(got))
 		}
 	})
+
+	t.Run("a grpc liveness probe restarts the container once it reports NOT_SERVING", func(t *testing.T) {
+		t.Parallel()
+		n := n.with(t)
+		pod := n.pod("grpc", "grpchealth", "-port", "9090", "-healthy-for", "4s")
+		pod.Spec.Containers[0].LivenessProbe = &corev1.Probe{
+			ProbeHandler:  corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: 9090}},
+			PeriodSeconds: 1, FailureThreshold: 2,
+		}
+		pod.Spec.Containers[0].ReadinessProbe = &corev1.Probe{
+			ProbeHandler:  corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: 9090}},
+			PeriodSeconds: 1,
+		}
+		n.create(pod)
+		n.waitReady(pod)
+		n.waitPod(pod, 60*time.Second, "a restart after NOT_SERVING", func(p *corev1.Pod) bool {
+			return len(p.Status.ContainerStatuses) > 0 && p.Status.ContainerStatuses[0].RestartCount >= 1
+		})
+	})
+
+	t.Run("images: Never without the image, and a failing pull backs off", func(t *testing.T) {
+		t.Parallel()
+		n := n.with(t)
+		never := n.pod("never", "sleep", "600")
+		never.Spec.Containers[0].Image, never.Spec.Containers[0].ImagePullPolicy = "capstan.test/absent:1", corev1.PullNever
+		n.create(never)
+		n.waitPod(never, 60*time.Second, "ErrImageNeverPull", func(p *corev1.Pod) bool {
+			return len(p.Status.ContainerStatuses) > 0 && p.Status.ContainerStatuses[0].State.Waiting != nil &&
+				p.Status.ContainerStatuses[0].State.Waiting.Reason == "ErrImageNeverPull"
+		})
+		// A registry on a closed local port: the pull fails at once.
+		pull := n.pod("pullfail", "sleep", "600")
+		pull.Spec.Containers[0].Image = "127.0.0.1:1/absent:1"
+		n.create(pull)
+		seen := map[string]bool{}
+		n.waitPod(pull, 90*time.Second, "ErrImagePull, then ImagePullBackOff", func(p *corev1.Pod) bool {
+			if len(p.Status.ContainerStatuses) > 0 && p.Status.ContainerStatuses[0].State.Waiting != nil {
+				seen[p.Status.ContainerStatuses[0].State.Waiting.Reason] = true
+			}
+			return seen["ImagePullBackOff"]
+		})
+		events, err := n.client.CoreV1().Events("default").List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=pullfail"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reasons := map[string]bool{}
+		for _, e := range events.Items {
+			reasons[e.Reason] = true
+		}
+		if !reasons["Pulling"] || !reasons["Failed"] || !reasons["BackOff"] {
+			t.Errorf("event reasons = %v; want Pulling, Failed and BackOff", reasons)
+		}
+	})
+
+	t.Run("a log over 10 MiB is rotated", func(t *testing.T) {
+		t.Parallel()
+		n := n.with(t)
+		pod := n.pod("chatty", "sh", "-c", "head -c 11000000 /dev/zero | tr '\\0' x | fold -w 1000; echo done; sleep 600")
+		n.create(pod)
+		got := n.waitReady(pod)
+		ref, err := n.kubelet.Container(context.Background(), got.Namespace, got.Name, "main", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.eventually(60*time.Second, "a rotated log file", func() (bool, error) {
+			rotated, _ := filepath.Glob(ref.LogPath + ".*")
+			st, err := os.Stat(ref.LogPath)
+			return len(rotated) == 1 && err == nil && st.Size() < 10<<20, nil
+		})
+	})
 }
