@@ -105,8 +105,8 @@ func comment(s string) string { return `-m comment --comment "` + s + `"` }
 
 // chunkChains bounds the chains one iptables-restore touches when a sync rewrites many:
 // iptables-nft's cost per transaction grows with the square of the chains it touches
-// (10,000 services of 10 endpoints take tens of minutes in one transaction, seconds in
-// chunks of 1,000 chains).
+// (10,000 services of 10 endpoints did not finish in 15 minutes in one transaction; they
+// take about 7 s in transactions of 1,000 chains, with 250 to 2,500 not much different).
 const chunkChains = 1000
 
 // ownPart is the text of one service port's own chains.
