@@ -355,7 +355,7 @@ func Run(ctx context.Context, opts Options) error {
 	cancel()
 	wg.Wait()
 	if stopPods(opts) {
-		stopCtx, cancelStop := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
+		stopCtx, cancelStop := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 		if err := StopAllPods(stopCtx, criClient.Runtime); err != nil {
 			log.Warn("stopping pods on exit", "err", err)
 		}
@@ -369,23 +369,40 @@ func Run(ctx context.Context, opts Options) error {
 
 func stopPods(opts Options) bool { return opts.StopPodsOnExit != nil && opts.StopPodsOnExit() }
 
-// StopAllPods stops and removes every sandbox (and so every container) of a runtime.
+// StopAllPods stops and removes every sandbox (and so every container) of a runtime,
+// several at a time: each stop tears down a network namespace through CNI.
 func StopAllPods(ctx context.Context, rt runtimeapi.RuntimeServiceClient) error {
 	resp, err := rt.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{})
 	if err != nil {
 		return err
 	}
-	var errs []error
 	// Last, the pods' cgroups, once the shims have removed the containers' own.
 	defer kubelet.RemoveAllPodCgroups(2 * time.Second)
-	for _, sb := range resp.Items {
-		if _, err := rt.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: sb.Id}); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if _, err := rt.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: sb.Id}); err != nil {
-			errs = append(errs, err)
-		}
+	var mu sync.Mutex
+	var errs []error
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range work {
+				_, err := rt.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: id})
+				if err == nil {
+					_, err = rt.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: id})
+				}
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		}()
 	}
+	for _, sb := range resp.Items {
+		work <- sb.Id
+	}
+	close(work)
+	wg.Wait()
 	return errors.Join(errs...)
 }

@@ -65,7 +65,11 @@ func newNodeEnv(b *testing.B) *nodeEnv {
 	requireRoot(b)
 	p := startServer(b, startOptions{})
 	e := &nodeEnv{b: b, server: p, client: p.client(mediaPB), dataDir: b.TempDir(), name: "bench-node"}
-	e.runDir = filepath.Join("/run", fmt.Sprintf("capstan-bench-%d", os.Getpid()))
+	run, err := os.MkdirTemp("/run", "capstan-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.runDir = run
 	b.Cleanup(func() { os.RemoveAll(e.runDir) })
 	imagesDir := filepath.Join(e.dataDir, "agent", "images")
 	if err := os.MkdirAll(imagesDir, 0o755); err != nil {

@@ -152,17 +152,21 @@ type node struct {
 // pauseCache keeps the built pause image between the tests of one run.
 var pauseCache = filepath.Join(os.TempDir(), "capstan-e2e-pause-cache")
 
-// nodeOption adjusts a node before its agent starts.
-type nodeOption func(*node)
+// nodeOption adjusts how startNode runs the server or the agent.
+type nodeOption struct {
+	server func(*server.Options)
+	before func(*capstantesting.Server)
+	agent  func(*agent.Options)
+}
 
 // withAgent changes the agent's options.
-func withAgent(f func(*agent.Options)) nodeOption { return func(n *node) { f(&n.opts) } }
+func withAgent(f func(*agent.Options)) nodeOption { return nodeOption{agent: f} }
 
 // withServer changes the server's options.
-func withServer(f func(*server.Options)) nodeOption { return func(n *node) { n.serverOpts = f } }
+func withServer(f func(*server.Options)) nodeOption { return nodeOption{server: f} }
 
 // beforeAgent runs f against the server before the agent starts.
-func beforeAgent(f func(*capstantesting.Server)) nodeOption { return func(n *node) { f(n.server) } }
+func beforeAgent(f func(*capstantesting.Server)) nodeOption { return nodeOption{before: f} }
 
 // startNode starts a server and an agent; the agent and everything it ran are stopped
 // and removed when the test ends.
@@ -170,16 +174,12 @@ func startNode(t *testing.T, options ...nodeOption) *node {
 	t.Helper()
 	requireNode(t)
 	n := &node{t: t, stopPods: new(atomic.Bool)}
-	// Server options first: they apply when the server starts.
-	var others []nodeOption
-	for _, o := range options {
-		probe := &node{}
-		o(probe)
-		if probe.serverOpts != nil {
-			n.serverOpts = probe.serverOpts
-			continue
+	n.serverOpts = func(o *server.Options) {
+		for _, opt := range options {
+			if opt.server != nil {
+				opt.server(o)
+			}
 		}
-		others = append(others, o)
 	}
 	s := capstantesting.StartServerWith(t, n.serverOpts)
 	var b [4]byte
@@ -213,8 +213,13 @@ func startNode(t *testing.T, options ...nodeOption) *node {
 			o.NodeStatusUpdateFrequency = 2 * time.Second
 		},
 	}
-	for _, o := range others {
-		o(n)
+	for _, o := range options {
+		if o.before != nil {
+			o.before(n.server)
+		}
+		if o.agent != nil {
+			o.agent(&n.opts)
+		}
 	}
 	n.start()
 	t.Cleanup(func() {
