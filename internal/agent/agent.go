@@ -249,7 +249,12 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	importer := &images.Importer{Address: socket, Logger: opts.Logger}
 	if imported, err := images.EnsurePause(ctx, criClient.Images, importer, opts.PauseCacheDir); err != nil {
-		return err
+		if opts.ContainerRuntimeEndpoint == "" {
+			return err
+		}
+		// Another runtime may not be a containerd ctr can import into; it then needs the
+		// sandbox image by other means.
+		log.Warn("could not import the built-in pause image into the given runtime", "err", err)
 	} else if imported {
 		log.Info("imported the built-in pause image", "image", images.PauseImage)
 	}

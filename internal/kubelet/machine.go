@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"runtime"
 	"strconv"
@@ -22,6 +23,8 @@ type Machine struct {
 	OSImage, Architecture   string
 	EphemeralAvailableBytes int64
 	MemoryAvailableBytes    int64
+	// HugePages2Mi and HugePages1Gi are the reserved huge pages of each size.
+	HugePages2Mi, HugePages1Gi int64
 }
 
 // readMachine reads the host's facts; rootDir's file system is the ephemeral storage.
@@ -43,6 +46,7 @@ func readMachine(rootDir string) Machine {
 	m.BootID = firstLine("/proc/sys/kernel/random/boot_id")
 	m.KernelVersion = firstLine("/proc/sys/kernel/osrelease")
 	m.OSImage = osImage()
+	m.HugePages2Mi, m.HugePages1Gi = hugePages(2048), hugePages(1048576)
 	return m
 }
 
@@ -106,9 +110,19 @@ func Capacity(m Machine, maxPods int) corev1.ResourceList {
 		corev1.ResourceMemory:           *resource.NewQuantity(m.MemoryBytes/1024*1024, resource.BinarySI),
 		corev1.ResourceEphemeralStorage: *resource.NewQuantity(m.EphemeralStorageBytes/1024*1024, resource.BinarySI),
 		corev1.ResourcePods:             *resource.NewQuantity(int64(maxPods), resource.DecimalSI),
-		"hugepages-1Gi":                 *resource.NewQuantity(0, resource.DecimalSI),
-		"hugepages-2Mi":                 *resource.NewQuantity(0, resource.DecimalSI),
+		"hugepages-1Gi":                 *resource.NewQuantity(m.HugePages1Gi<<30, resource.BinarySI),
+		"hugepages-2Mi":                 *resource.NewQuantity(m.HugePages2Mi<<21, resource.BinarySI),
 	}
+}
+
+// hugePages reads how many huge pages of a size (in kB) the kernel has reserved.
+func hugePages(kB int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/sys/kernel/mm/hugepages/hugepages-%dkB/nr_hugepages", kB))
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
+	return n
 }
 
 // Allocatable is capacity less the reservations and the hard eviction thresholds.
@@ -134,6 +148,12 @@ func Allocatable(capacity corev1.ResourceList, reserved ...corev1.ResourceList) 
 		}
 	}
 	sub(corev1.ResourceMemory, evictionMemory)
+	// Memory reserved as huge pages is not there for ordinary allocations.
+	for _, hp := range []corev1.ResourceName{"hugepages-2Mi", "hugepages-1Gi"} {
+		if q, ok := capacity[hp]; ok {
+			sub(corev1.ResourceMemory, q)
+		}
+	}
 	if eph, ok := capacity[corev1.ResourceEphemeralStorage]; ok {
 		sub(corev1.ResourceEphemeralStorage, *resource.NewQuantity(int64(float64(eph.Value())*evictionDiskFraction), resource.BinarySI))
 	}
