@@ -19,6 +19,7 @@ type syncer struct {
 	run           runner.Runner
 	log           *slog.Logger
 	metrics       *metrics
+	healthChecks  *healthServers // nil: none served
 	syncPeriod    time.Duration
 	minSyncPeriod time.Duration
 
@@ -140,6 +141,9 @@ func (s *syncer) syncOnce(ctx context.Context, full bool) error {
 		return err
 	}
 	flushConntrack(ctx, s.run, s.log, staleConntrack(s.prev, st))
+	if s.healthChecks != nil {
+		s.healthChecks.update(healthChecks(st))
+	}
 	s.prev = st
 	done := time.Now()
 	s.mu.Lock()

@@ -56,6 +56,9 @@ type Options struct {
 	// MetricsBindAddress serves /metrics and /healthz (upstream port 10249); empty serves
 	// nothing.
 	MetricsBindAddress string
+	// ListenHealthCheck opens the listener of a health-check node port (LoadBalancer
+	// services with the Local external traffic policy). Default: TCP on every address.
+	ListenHealthCheck func(port int32) (net.Listener, error)
 	// Registry the metrics are registered on. Default: a registry of the proxy's own.
 	Registry *prometheus.Registry
 	// Runner runs the mode's tools and conntrack (e.g. inside a network namespace).
@@ -169,6 +172,12 @@ func Run(ctx context.Context, opts Options) error {
 		return desired.Compute(in)
 	}
 	s := newSyncer(proxier, compute, opts.Runner, log, m, opts.SyncPeriod, opts.MinSyncPeriod)
+	s.healthChecks = newHealthServers(opts.ListenHealthCheck, log)
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		s.healthChecks.close(sctx)
+	}()
 	if _, err := services.Informer().AddEventHandler(changeHandler(func(any) { m.serviceChanges.Inc(); s.changed("", time.Time{}) })); err != nil {
 		return err
 	}
