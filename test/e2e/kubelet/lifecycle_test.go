@@ -3,6 +3,7 @@ package kubelet
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +13,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"capstan/internal/kubelet/images"
+	capstantesting "capstan/internal/testing"
 )
 
 // TestPodLifecycle runs the pod scenarios that can share one node, in parallel.
@@ -326,5 +330,30 @@ func TestPodLifecycle(t *testing.T) {
 			st, err := os.Stat(ref.LogPath)
 			return len(rotated) == 1 && err == nil && st.Size() < 10<<20, nil
 		})
+	})
+
+	t.Run("capstan images import makes an image available at run time", func(t *testing.T) {
+		t.Parallel()
+		n := n.with(t)
+		data, err := os.ReadFile("/bin/busybox")
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := images.Pack(map[string]images.File{"bin/busybox": {Data: data, Mode: 0o755}, "bin/sh": {Link: "busybox"}}, images.ImageConfig{Env: []string{"PATH=/bin"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tarball := filepath.Join(t.TempDir(), "late.tar")
+		if err := images.WriteTarball(tarball, "capstan.test/late:1", img); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(capstantesting.Binary(t), "images", "import", "--container-runtime-endpoint", n.opts.ContainerdSocket, tarball).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "capstan.test/late:1") {
+			t.Fatalf("capstan images import: %v: %s", err, out)
+		}
+		pod := n.pod("late", "sh", "-c", "echo imported; sleep 600")
+		pod.Spec.Containers[0].Image, pod.Spec.Containers[0].ImagePullPolicy = "capstan.test/late:1", corev1.PullNever
+		n.create(pod)
+		n.waitReady(pod)
 	})
 }
