@@ -29,6 +29,7 @@ import (
 	kubeletserver "capstan/internal/kubelet/server"
 	"capstan/internal/kubelet/volume"
 	"capstan/internal/network"
+	"capstan/internal/proxy"
 	"capstan/internal/version"
 )
 
@@ -61,6 +62,9 @@ type Options struct {
 	ClusterCIDR string
 	// PodNetwork backend: vxlan (default), host-gw or none.
 	PodNetwork string
+	// ProxyMode is the service proxy's mode: iptables (default), nftables or userspace;
+	// "none" runs no service proxy on this node.
+	ProxyMode string
 	// KubeReserved and SystemReserved: "cpu=100m,memory=256Mi" style lists.
 	KubeReserved, SystemReserved string
 	// NodeLabels are extra labels; ControlPlane adds the control-plane role label.
@@ -263,7 +267,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 
 	var wg sync.WaitGroup
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	spawn := func(name string, f func(context.Context) error) {
@@ -346,6 +350,14 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	spawn("kubelet API", api.Run)
 	spawn("kubelet", k.Run)
+	if opts.ProxyMode != "none" {
+		spawn("kube-proxy", func(ctx context.Context) error {
+			return proxy.Run(ctx, proxy.Options{
+				Config: opts.Config, NodeName: opts.NodeName, Mode: opts.ProxyMode,
+				ClusterCIDR: opts.ClusterCIDR, Logger: opts.Logger,
+			})
+		})
+	}
 	log.Info("agent started", "node", opts.NodeName, "nodeIP", opts.NodeIP, "runtime", endpoint, "took", time.Since(started).Round(time.Millisecond))
 	if opts.OnReady != nil {
 		opts.OnReady(k)
@@ -366,6 +378,11 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		if err := volume.UnmountAll(filepath.Join(agentDir, "kubelet", "pods"), nil); err != nil {
 			log.Warn("unmounting pod volumes on exit", "err", err)
+		}
+		if opts.ProxyMode != "none" {
+			if err := proxy.Cleanup(stopCtx, nil, opts.Logger); err != nil {
+				log.Warn("removing the service proxy's rules on exit", "err", err)
+			}
 		}
 		cancelStop()
 	}

@@ -68,6 +68,9 @@ func AddFlags(cmd *cobra.Command, opts *Options) {
 	if f.Lookup("cluster-domain") == nil {
 		f.StringVar(&opts.ClusterDomain, "cluster-domain", "", "Cluster domain (default cluster.local)")
 	}
+	if f.Lookup("proxy-mode") == nil {
+		f.StringVar(&opts.ProxyMode, "proxy-mode", "", "Service proxy mode: iptables (default), nftables, userspace, or none for no service proxy on this node")
+	}
 	if f.Lookup("pod-network") == nil {
 		f.StringVar(&opts.PodNetwork, "pod-network", "", "Pod network between nodes: vxlan (default), host-gw or none")
 	}

@@ -208,7 +208,9 @@ func startNode(t *testing.T, options ...nodeOption) *node {
 		ContainerdSocket: filepath.Join(n.runDir, "containerd.sock"), ContainerdState: filepath.Join(n.runDir, "state"),
 		PodLogsDir: filepath.Join(n.dataDir, "pod-logs"), KubeletAddress: "127.0.0.1:0",
 		PodNetwork: string(network.BackendNone), StopPodsOnExit: n.stopPods.Load, PauseCacheDir: pauseCache,
-		Logger: testLogger(t),
+		// The service proxy has tests of its own; the node tests need no Service rules.
+		ProxyMode: "none",
+		Logger:    testLogger(t),
 		Kubelet: func(o *kubelet.Options) {
 			o.NodeStatusUpdateFrequency = 2 * time.Second
 		},
