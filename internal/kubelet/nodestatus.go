@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"reflect"
 	"runtime"
 	"sort"
@@ -418,14 +417,4 @@ func (k *Kubelet) renewLease(ctx context.Context) error {
 	lease.Spec.HolderIdentity, lease.Spec.LeaseDurationSeconds, lease.Spec.RenewTime = &k.opts.NodeName, &seconds, &now
 	_, err = leases.Update(ctx, lease, metav1.UpdateOptions{})
 	return err
-}
-
-// firstIPv4 returns the first IPv4 address among ips.
-func firstIPv4(ips []net.IP) net.IP {
-	for _, ip := range ips {
-		if ip.To4() != nil {
-			return ip
-		}
-	}
-	return nil
 }

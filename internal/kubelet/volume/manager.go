@@ -216,7 +216,9 @@ func modeOf(itemMode, defaultMode *int32, fallback os.FileMode) os.FileMode {
 
 const defaultFileMode = 0o644
 
-func keyPayload(data map[string][]byte, items []corev1.KeyToPath, defaultMode *int32, kind, ref string) (map[string]File, error) {
+// keyPayload turns the data of a ConfigMap or Secret into files: every key, or the
+// listed items; missing names the error for a listed key that is not there.
+func keyPayload(data map[string][]byte, items []corev1.KeyToPath, defaultMode *int32, missing func(key string) error) (map[string]File, error) {
 	out := map[string]File{}
 	if len(items) == 0 {
 		for k, v := range data {
@@ -227,10 +229,7 @@ func keyPayload(data map[string][]byte, items []corev1.KeyToPath, defaultMode *i
 	for _, it := range items {
 		v, ok := data[it.Key]
 		if !ok {
-			return nil, fmt.Errorf("configmap references non-existent config key: %s", it.Key)
-		}
-		if kind == "secret" && !ok {
-			return nil, fmt.Errorf("references non-existent secret key: %s", it.Key)
+			return nil, missing(it.Key)
 		}
 		out[it.Path] = File{Data: v, Mode: modeOf(it.Mode, defaultMode, defaultFileMode)}
 	}
@@ -255,7 +254,9 @@ func (m *Manager) configMapPayload(ctx context.Context, ns, name string, items [
 	for k, v := range cm.BinaryData {
 		data[k] = v
 	}
-	return keyPayload(data, items, defaultMode, "configmap", name)
+	return keyPayload(data, items, defaultMode, func(key string) error {
+		return fmt.Errorf("configmap references non-existent config key: %s", key)
+	})
 }
 
 func (m *Manager) secretPayload(ctx context.Context, ns, name string, items []corev1.KeyToPath, defaultMode *int32, optional *bool) (map[string]File, error) {
@@ -269,11 +270,9 @@ func (m *Manager) secretPayload(ctx context.Context, ns, name string, items []co
 		}
 		return nil, err
 	}
-	out, err := keyPayload(s.Data, items, defaultMode, "secret", name)
-	if err != nil {
-		return nil, fmt.Errorf("references non-existent secret key: %s", strings.TrimPrefix(err.Error(), "configmap references non-existent config key: "))
-	}
-	return out, nil
+	return keyPayload(s.Data, items, defaultMode, func(key string) error {
+		return fmt.Errorf("references non-existent secret key: %s", key)
+	})
 }
 
 func (m *Manager) downwardPayload(pod *corev1.Pod, items []corev1.DownwardAPIVolumeFile, defaultMode *int32) (map[string]File, error) {
