@@ -2,8 +2,10 @@ package fieldmanager
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 	"sigs.k8s.io/structured-merge-diff/v6/merge"
+	smdschema "sigs.k8s.io/structured-merge-diff/v6/schema"
 	"sigs.k8s.io/structured-merge-diff/v6/typed"
 	"sigs.k8s.io/structured-merge-diff/v6/value"
 )
@@ -53,6 +57,10 @@ type Manager struct {
 	updater     *merge.Updater
 	// ignore drops the fields the write may not own (upstream's reset fields); nil for none.
 	ignore fieldpath.Filter
+	// compareType is the type updates compare objects as: the kind's, except that the
+	// top-level field the write may not own is an atomic leaf (equal, since the strategy
+	// resets it), which spares walking it field by field.
+	compareType smdschema.TypeRef
 }
 
 // Manager returns the (cached) manager of opts.GVK and opts.Subresource; ok is false when the
@@ -69,12 +77,26 @@ func (c *TypeConverter) Manager(opts Options) (*Manager, bool) {
 		return nil, false
 	}
 	version := fieldpath.APIVersion(opts.GVK.GroupVersion().String())
-	var ignored *fieldpath.Set
+	var skip string
 	switch {
 	case opts.HasStatus && opts.Subresource == "":
-		ignored = fieldpath.NewSet(fieldpath.MakePathOrDie("status"))
+		skip = "status"
 	case opts.HasStatus && opts.Subresource == "status":
-		ignored = fieldpath.NewSet(fieldpath.MakePathOrDie("spec"))
+		skip = "spec"
+	}
+	var ignored *fieldpath.Set
+	compareType := typ.TypeRef
+	if skip != "" {
+		ignored = fieldpath.NewSet(fieldpath.MakePathOrDie(skip))
+		if root, ok := typ.Schema.Resolve(typ.TypeRef); ok && root.Map != nil {
+			cm := &smdschema.Map{ElementType: named(untypedAtomic), ElementRelationship: root.Map.ElementRelationship}
+			for _, f := range root.Map.Fields {
+				if f.Name != skip {
+					cm.Fields = append(cm.Fields, f)
+				}
+			}
+			compareType = smdschema.TypeRef{Inlined: smdschema.Atom{Map: cm}}
+		}
 	}
 	b := merge.UpdaterBuilder{Converter: versionConverter{version}}
 	var ignore fieldpath.Filter
@@ -82,7 +104,7 @@ func (c *TypeConverter) Manager(opts Options) (*Manager, bool) {
 		ignore = fieldpath.NewExcludeSetFilter(ignored)
 		b.IgnoreFilter = map[fieldpath.APIVersion]fieldpath.Filter{version: ignore}
 	}
-	m := &Manager{typ: typ, gvk: opts.GVK, apiVersion: version, subresource: opts.Subresource, updater: b.BuildUpdater(), ignore: ignore}
+	m := &Manager{typ: typ, gvk: opts.GVK, apiVersion: version, subresource: opts.Subresource, updater: b.BuildUpdater(), ignore: ignore, compareType: compareType}
 	c.managers[key] = m
 	return m, true
 }
@@ -145,13 +167,11 @@ func (m *Manager) update(live, obj runtime.Object, manager string, now time.Time
 		// object has (an empty spec) are not changes.
 		live = emptyLike(obj)
 	}
-	liveTV, err := m.liveTyped(live)
+	liveTV, err := m.liveTyped(live, m.compareType)
 	if err != nil {
 		return err
 	}
-	// The objects are the server's own Go values, which fit their schema by construction:
-	// validating them would only repeat the walk the comparison makes.
-	newTV, err := m.structured(obj)
+	newTV, err := m.structured(obj, m.compareType)
 	if err != nil {
 		return fmt.Errorf("converting the new object to its schema: %w", err)
 	}
@@ -282,7 +302,7 @@ func isReset(entries []metav1.ManagedFieldsEntry) bool {
 
 // liveTyped converts live, without its managedFields, to its typed value. live is not
 // modified: a shallow copy gets the cleared metadata.
-func (m *Manager) liveTyped(live runtime.Object) (*typed.TypedValue, error) {
+func (m *Manager) liveTyped(live runtime.Object, tr smdschema.TypeRef) (*typed.TypedValue, error) {
 	v := reflect.ValueOf(live)
 	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
 		return nil, fmt.Errorf("live object %T is not a pointer to a struct", live)
@@ -294,7 +314,7 @@ func (m *Manager) liveTyped(live runtime.Object) (*typed.TypedValue, error) {
 		return nil, err
 	}
 	cm.SetManagedFields(nil)
-	tv, err := m.structured(cp.Interface())
+	tv, err := m.structured(cp.Interface(), tr)
 	if err != nil {
 		return nil, fmt.Errorf("converting the live object to its schema: %w", err)
 	}
@@ -303,19 +323,23 @@ func (m *Manager) liveTyped(live runtime.Object) (*typed.TypedValue, error) {
 
 // structured is the typed value of a Go object of the kind. The server's objects fit their
 // schema by construction, so they are not validated: the comparison walks them anyway.
-func (m *Manager) structured(obj any) (*typed.TypedValue, error) {
+func (m *Manager) structured(obj any, tr smdschema.TypeRef) (*typed.TypedValue, error) {
 	v, err := value.NewValueReflect(obj)
 	if err != nil {
 		return nil, err
 	}
-	return typed.AsTypedUnvalidated(v, m.typ.Schema, m.typ.TypeRef), nil
+	return typed.AsTypedUnvalidated(v, m.typ.Schema, tr), nil
 }
 
-// Apply merges config, an applied configuration decoded from YAML or JSON, into live (nil
-// when the object does not exist yet) for manager, and decodes the result with its
-// managedFields into `into`, an empty object of the kind. Changing fields another manager
-// owns is a 409 conflict unless force is set, which takes them over. Bad configurations are
-// 400s with upstream's messages. live is never modified.
+// Apply merges config, an applied configuration decoded from YAML or JSON, into live (an
+// empty object, or nil, when the object does not exist yet) for manager, and decodes the
+// result with its managedFields into `into`, an empty object of the kind. Changing fields
+// another manager owns is a 409 conflict unless force is set, which takes them over. Bad
+// configurations are 400s with upstream's messages. live is never modified.
+//
+// For kubectl, as upstream: fields its client-side apply annotation says it set (and that
+// still hold those values) are its own, and that annotation, when present, is rewritten to
+// the configuration applied.
 func (m *Manager) Apply(live runtime.Object, config map[string]any, into runtime.Object, manager string, force bool, now time.Time) error {
 	u := &unstructured.Unstructured{Object: config}
 	if gvk := u.GroupVersionKind(); gvk != m.gvk {
@@ -337,14 +361,14 @@ func (m *Manager) Apply(live runtime.Object, config map[string]any, into runtime
 		return err
 	}
 	mf := liveManaged(lm.GetManagedFields())
-	liveTV, err := m.liveTyped(live)
+	liveTV, err := m.liveTyped(live, m.typ.TypeRef)
 	if err != nil {
 		return err
 	}
 	if len(mf.fields) == 0 {
 		// An object nobody manages yet: what it holds belongs to "before-first-apply" (nothing,
 		// for an object being created).
-		emptyTV, err := m.structured(emptyLike(live))
+		emptyTV, err := m.structured(emptyLike(live), m.typ.TypeRef)
 		if err != nil {
 			return err
 		}
@@ -359,12 +383,22 @@ func (m *Manager) Apply(live runtime.Object, config map[string]any, into runtime
 	}
 	key := entryID{manager: manager, operation: metav1.ManagedFieldsOperationApply, apiVersion: string(m.apiVersion), subresource: m.subresource}.key()
 	before := mf.fields[key]
-	newTV, fields, err := m.updater.Apply(liveTV, configTV, m.apiVersion, mf.fields, key, force)
-	if err != nil {
-		var conflicts merge.Conflicts
-		if errors.As(err, &conflicts) {
-			return conflictError(conflicts)
+	newTV, fields, err := m.updater.Apply(liveTV, configTV, m.apiVersion, mf.fields.Copy(), key, force)
+	var conflicts merge.Conflicts
+	if errors.As(err, &conflicts) && manager == kubectlManager {
+		// kubectl moving from client-side to server-side apply: fields its last client-side
+		// apply set, still at those values, are its own, as upstream.
+		if allowed, lerr := m.lastAppliedFields(live, liveTV); lerr == nil {
+			conflicts = slices.DeleteFunc(conflicts, func(c merge.Conflict) bool { return allowed.Has(c.Path) })
+			if len(conflicts) == 0 {
+				newTV, fields, err = m.updater.Apply(liveTV, configTV, m.apiVersion, mf.fields.Copy(), key, true)
+			}
 		}
+	}
+	if len(conflicts) > 0 {
+		return conflictError(conflicts)
+	}
+	if err != nil {
 		return apierrors.NewBadRequest(err.Error())
 	}
 	mf.fields = fields
@@ -385,6 +419,11 @@ func (m *Manager) Apply(live runtime.Object, config map[string]any, into runtime
 		return apierrors.NewBadRequest(fmt.Sprintf("decoding the applied object: %v", err))
 	}
 	into.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
+	if manager == kubectlManager {
+		if err := syncLastApplied(into, config); err != nil {
+			return err
+		}
+	}
 	entries, err := mf.encode()
 	if err != nil {
 		return err
@@ -394,6 +433,74 @@ func (m *Manager) Apply(live runtime.Object, config map[string]any, into runtime
 		return err
 	}
 	im.SetManagedFields(entries)
+	return nil
+}
+
+// kubectlManager is kubectl's manager for server-side apply, whose client-side apply
+// annotation upstream keeps in step.
+const kubectlManager = "kubectl"
+
+// lastAppliedFields is what kubectl's client-side apply annotation on live says it applied
+// and live still holds unchanged.
+func (m *Manager) lastAppliedFields(live runtime.Object, liveTV *typed.TypedValue) (*fieldpath.Set, error) {
+	lm, err := meta.Accessor(live)
+	if err != nil {
+		return nil, err
+	}
+	raw := lm.GetAnnotations()[corev1.LastAppliedConfigAnnotation]
+	if raw == "" {
+		return nil, errors.New("no last applied configuration")
+	}
+	var last map[string]any
+	if err := json.Unmarshal([]byte(raw), &last); err != nil {
+		return nil, err
+	}
+	if gvk := (&unstructured.Unstructured{Object: last}).GroupVersionKind(); gvk != m.gvk {
+		return nil, fmt.Errorf("last applied configuration is a %v", gvk)
+	}
+	lastTV, err := m.typ.FromUnstructured(last, typed.AllowDuplicates)
+	if err != nil {
+		return nil, err
+	}
+	set, err := lastTV.ToFieldSet()
+	if err != nil {
+		return nil, err
+	}
+	cmp, err := lastTV.Compare(liveTV)
+	if err != nil {
+		return nil, err
+	}
+	return set.Difference(cmp.Modified).Difference(cmp.Added).Difference(cmp.Removed), nil
+}
+
+// syncLastApplied rewrites client-side apply's annotation, when obj has it, to the
+// configuration kubectl just applied server-side, as upstream does: a later client-side
+// apply then diffs against what was really applied last.
+func syncLastApplied(obj runtime.Object, config map[string]any) error {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return err
+	}
+	annotations := m.GetAnnotations()
+	if _, ok := annotations[corev1.LastAppliedConfigAnnotation]; !ok {
+		return nil
+	}
+	cfg := maps.Clone(config)
+	if md, ok := cfg["metadata"].(map[string]any); ok {
+		md = maps.Clone(md)
+		if ann, ok := md["annotations"].(map[string]any); ok {
+			ann = maps.Clone(ann)
+			delete(ann, corev1.LastAppliedConfigAnnotation)
+			md["annotations"] = ann
+		}
+		cfg["metadata"] = md
+	}
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		return fmt.Errorf("encoding the last applied configuration: %w", err)
+	}
+	annotations[corev1.LastAppliedConfigAnnotation] = string(data) + "\n"
+	m.SetAnnotations(annotations)
 	return nil
 }
 

@@ -564,3 +564,39 @@ func TestApplyKeysListItemsByDefaultedKeys(t *testing.T) {
 		t.Fatalf("container %+v: the port should stay one item", out.Spec.Containers[0])
 	}
 }
+
+func TestKubectlMovesFromClientSideApplyWithoutConflicts(t *testing.T) {
+	t.Parallel()
+	m := deploymentManager(t, "")
+	live := newDeployment(2, nil)
+	live.Annotations = map[string]string{corev1.LastAppliedConfigAnnotation: `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","namespace":"default"},"spec":{"replicas":2}}` + "\n"}
+	if err := m.Update(nil, live, "kubectl-client-side-apply", t0); err != nil {
+		t.Fatal(err)
+	}
+	// Someone else changed the image since.
+	edited := live.DeepCopy()
+	edited.Spec.Template.Spec.Containers[0].Image = "nginx:edited"
+	if err := m.Update(live, edited, "editor", t0); err != nil {
+		t.Fatal(err)
+	}
+	live = edited
+	const cfg = `{apiVersion: apps/v1, kind: Deployment, metadata: {name: web, namespace: default}, spec: {replicas: 3%s}}`
+	out := &appsv1.Deployment{}
+	if err := m.Apply(live, config(t, fmt.Sprintf(cfg, "")), out, "kubectl", false, t0); err != nil {
+		t.Fatalf("replicas were in the last client-side apply: %v", err)
+	}
+	if *out.Spec.Replicas != 3 {
+		t.Fatalf("replicas %d", *out.Spec.Replicas)
+	}
+	if got, want := out.Annotations[corev1.LastAppliedConfigAnnotation], `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","namespace":"default"},"spec":{"replicas":3}}`+"\n"; got != want {
+		t.Fatalf("last-applied annotation %q, want %q", got, want)
+	}
+	withImage := fmt.Sprintf(cfg, `, template: {spec: {containers: [{name: nginx, image: "nginx:mine"}]}}`)
+	err := m.Apply(live, config(t, withImage), &appsv1.Deployment{}, "kubectl", false, t0)
+	if err == nil || !strings.Contains(err.Error(), `Apply failed with 1 conflict: conflict with "editor" using apps/v1: .spec.template.spec.containers[name="nginx"].image`) {
+		t.Fatalf("the image was not in the last client-side apply: err %v", err)
+	}
+	if err := m.Apply(live, config(t, fmt.Sprintf(cfg, "")), &appsv1.Deployment{}, "other", false, t0); !apierrors.IsConflict(err) {
+		t.Fatalf("only kubectl takes over its client-side fields: err %v", err)
+	}
+}
