@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"capstan/internal/agent"
 	"capstan/internal/server"
 	capstantesting "capstan/internal/testing"
 )
@@ -151,3 +153,84 @@ func TestStaticPodRunsWithAMirrorPodAndWithoutTheAPI(t *testing.T) {
 }
 
 var _ = capstantesting.Server{}
+
+func TestNodeRegistrationAndLease(t *testing.T) {
+	n := startNode(t, withAgent(func(o *agent.Options) {
+		o.KubeReserved, o.SystemReserved = "cpu=100m,memory=100Mi", "memory=50Mi"
+		o.NodeLabels = map[string]string{"example.com/zone": "a"}
+	}))
+	ctx := context.Background()
+	node, err := n.client.CoreV1().Nodes().Get(ctx, n.name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{"kubernetes.io/hostname": n.name, "kubernetes.io/os": "linux", "example.com/zone": "a"} {
+		if node.Labels[k] != v {
+			t.Errorf("label %s = %q; want %q", k, node.Labels[k], v)
+		}
+	}
+	types := map[corev1.NodeAddressType]bool{}
+	for _, a := range node.Status.Addresses {
+		types[a.Type] = true
+	}
+	if !types[corev1.NodeInternalIP] || !types[corev1.NodeHostName] {
+		t.Errorf("addresses = %+v", node.Status.Addresses)
+	}
+	capacity, alloc := node.Status.Capacity, node.Status.Allocatable
+	if capacity.Pods().Value() != 110 || capacity.Cpu().IsZero() || capacity.Memory().IsZero() || capacity.StorageEphemeral().IsZero() {
+		t.Errorf("capacity = %v", capacity)
+	}
+	if got, want := alloc.Cpu().MilliValue(), capacity.Cpu().MilliValue()-100; got != want {
+		t.Errorf("allocatable cpu = %dm; want %dm", got, want)
+	}
+	if got, want := alloc.Memory().Value(), capacity.Memory().Value()-250<<20; got != want {
+		t.Errorf("allocatable memory = %d; want %d (less 150Mi reserved and the 100Mi eviction threshold)", got, want)
+	}
+	info := node.Status.NodeInfo
+	if info.MachineID == "" || info.BootID == "" || info.KernelVersion == "" || info.OSImage == "" || !strings.HasPrefix(info.ContainerRuntimeVersion, "containerd://") || info.KubeletVersion == "" {
+		t.Errorf("nodeInfo = %+v", info)
+	}
+	if node.Status.DaemonEndpoints.KubeletEndpoint.Port == 0 {
+		t.Error("no kubelet port in daemonEndpoints")
+	}
+	conditions := map[corev1.NodeConditionType]corev1.ConditionStatus{}
+	for _, c := range node.Status.Conditions {
+		conditions[c.Type] = c.Status
+	}
+	for typ, want := range map[corev1.NodeConditionType]corev1.ConditionStatus{
+		corev1.NodeReady: corev1.ConditionTrue, corev1.NodeMemoryPressure: corev1.ConditionFalse,
+		corev1.NodeDiskPressure: corev1.ConditionFalse, corev1.NodePIDPressure: corev1.ConditionFalse,
+	} {
+		if conditions[typ] != want {
+			t.Errorf("condition %s = %s; want %s", typ, conditions[typ], want)
+		}
+	}
+
+	var first time.Time
+	n.eventually(30*time.Second, "a renewed lease", func() (bool, error) {
+		lease, err := n.client.CoordinationV1().Leases("kube-node-lease").Get(ctx, n.name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity != n.name || lease.Spec.RenewTime == nil {
+			return false, nil
+		}
+		if first.IsZero() {
+			first = lease.Spec.RenewTime.Time
+			return false, nil
+		}
+		return lease.Spec.RenewTime.After(first), nil
+	})
+
+	pod := n.create(n.pod("described", "sleep", "600"))
+	n.waitReady(pod)
+	out, stderr, err := n.server.Kubectl("", "describe", "node", n.name)
+	if err != nil {
+		t.Fatalf("kubectl describe node: %v: %s", err, stderr)
+	}
+	for _, want := range []string{"System Info:", "Container Runtime Version:  containerd://", "Non-terminated Pods:", "default                     described"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("describe node lacks %q:\n%s", want, out)
+		}
+	}
+}
