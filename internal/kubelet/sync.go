@@ -66,10 +66,22 @@ func (k *Kubelet) syncRunning(ctx context.Context, w *podWorker, pod *corev1.Pod
 			next = left
 		}
 	}
-	if w.deadline {
+	if !terminal && w.evicted == "" {
+		w.evicted = k.volumes.OverLimit(pod)
+	}
+	switch {
+	case w.deadline:
 		reason, message = "DeadlineExceeded", "Pod was active on the node longer than the specified deadline"
+	case w.evicted != "":
+		reason, message = "Evicted", w.evicted
+	}
+	if reason != "" {
 		if !terminal {
-			k.recorder.Event(pod, corev1.EventTypeNormal, reason, message)
+			eventType := corev1.EventTypeNormal
+			if reason == "Evicted" {
+				eventType = corev1.EventTypeWarning
+			}
+			k.recorder.Event(pod, eventType, reason, message)
 		}
 		terminal = true
 	}

@@ -25,8 +25,10 @@ type podWorker struct {
 	last *corev1.Pod
 	// terminated: the pod's containers and sandboxes are stopped for good.
 	terminated bool
-	// killedForDeadline: activeDeadlineSeconds ran out.
+	// deadline: activeDeadlineSeconds ran out.
 	deadline bool
+	// evicted says why the pod was evicted (an emptyDir over its sizeLimit), or "".
+	evicted string
 }
 
 // kick wakes the worker of uid, starting one if there is none.

@@ -589,3 +589,36 @@ func UnmountAll(dir string, m Mounter) error {
 	}
 	return errors.Join(errs...)
 }
+
+// OverLimit reports the first disk-backed emptyDir of the pod whose content exceeds its
+// sizeLimit, as upstream's eviction message says it, or "" when none does. (Memory-backed
+// ones are bounded by their tmpfs size instead.)
+func (m *Manager) OverLimit(pod *corev1.Pod) string {
+	for _, v := range pod.Spec.Volumes {
+		ed := v.EmptyDir
+		if ed == nil || ed.SizeLimit == nil || ed.SizeLimit.IsZero() || ed.Medium == corev1.StorageMediumMemory {
+			continue
+		}
+		if diskUsage(m.dir(pod, emptyDirPlugin, v.Name)) > ed.SizeLimit.Value() {
+			return fmt.Sprintf("Usage of EmptyDir volume %q exceeds the limit %q. ", v.Name, ed.SizeLimit.String())
+		}
+	}
+	return ""
+}
+
+// diskUsage adds up the allocated size of the files under dir.
+func diskUsage(dir string) int64 {
+	var total int64
+	_ = filepath.Walk(dir, func(_ string, info os.FileInfo, err error) error {
+		if err != nil {
+			return nil
+		}
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			total += st.Blocks * 512
+		} else {
+			total += info.Size()
+		}
+		return nil
+	})
+	return total
+}

@@ -356,4 +356,18 @@ func TestPodLifecycle(t *testing.T) {
 		n.create(pod)
 		n.waitReady(pod)
 	})
+
+	t.Run("a pod writing past its emptyDir sizeLimit is evicted", func(t *testing.T) {
+		t.Parallel()
+		n := n.with(t)
+		limit := resource.MustParse("1Mi")
+		pod := n.pod("overlimit", "sh", "-c", "head -c 3000000 /dev/zero > /cache/big; sleep 600")
+		pod.Spec.Volumes = []corev1.Volume{{Name: "cache", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: &limit}}}}
+		pod.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "cache", MountPath: "/cache"}}
+		n.create(pod)
+		got := n.waitPhase(pod, corev1.PodFailed)
+		if got.Status.Reason != "Evicted" || !strings.Contains(got.Status.Message, `Usage of EmptyDir volume "cache" exceeds the limit "1Mi"`) {
+			t.Fatalf("status = %s %q", describe(got), got.Status.Message)
+		}
+	})
 }
