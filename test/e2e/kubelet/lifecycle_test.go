@@ -370,4 +370,32 @@ func TestPodLifecycle(t *testing.T) {
 			t.Fatalf("status = %s %q", describe(got), got.Status.Message)
 		}
 	})
+
+	t.Run("a sidecar starts before the app and is stopped when the app completes", func(t *testing.T) {
+		t.Parallel()
+		n := n.with(t)
+		always := corev1.ContainerRestartPolicyAlways
+		pod := n.pod("sidecar", "sh", "-c", "test -f /work/sidecar-up && echo ok")
+		pod.Spec.RestartPolicy = corev1.RestartPolicyNever
+		pod.Spec.Volumes = []corev1.Volume{{Name: "work", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+		mount := []corev1.VolumeMount{{Name: "work", MountPath: "/work"}}
+		pod.Spec.Containers[0].VolumeMounts = mount
+		pod.Spec.InitContainers = []corev1.Container{{
+			Name: "side", Image: busyboxImage, RestartPolicy: &always, VolumeMounts: mount,
+			Command: []string{"sh", "-c", "sleep 1; touch /work/sidecar-up; sleep 600"},
+			// The app may start only once the sidecar has started, which this probe says.
+			StartupProbe: &corev1.Probe{
+				ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"test", "-f", "/work/sidecar-up"}}},
+				PeriodSeconds: 1, FailureThreshold: 30,
+			},
+		}}
+		n.create(pod)
+		got := n.waitPhase(pod, corev1.PodSucceeded)
+		if term := got.Status.ContainerStatuses[0].State.Terminated; term == nil || term.ExitCode != 0 {
+			t.Fatalf("app container = %s", describe(got))
+		}
+		if logs := n.logs(got, "main", false); logs != "ok\n" {
+			t.Fatalf("app logs = %q", logs)
+		}
+	})
 }
