@@ -62,6 +62,10 @@ func BuildPause(ctx context.Context, cacheDir string) (string, error) {
 	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", tmp, ".")
 	cmd.Dir = src
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH, "GOFLAGS=-mod=mod", "GOWORK=off")
+	if os.Getenv("GOCACHE") == "" && os.Getenv("HOME") == "" && os.Getenv("XDG_CACHE_HOME") == "" {
+		// A service without a home (systemd, init scripts): keep Go's build cache with ours.
+		cmd.Env = append(cmd.Env, "GOCACHE="+filepath.Join(cacheDir, "go-build"))
+	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("building the pause binary: %w: %s", err, out)
 	}
