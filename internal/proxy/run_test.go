@@ -1,4 +1,4 @@
-package proxy
+package proxy_test
 
 import (
 	"context"
@@ -16,11 +16,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	kubeproxy "capstan/internal/proxy"
 	"capstan/internal/proxy/runner"
 	capstantesting "capstan/internal/testing"
 )
 
-// lastRestore returns the input of the last iptables-restore the fake saw.
+// This test is in an external package: internal/testing starts a server, whose agent runs
+// the proxy, so an in-package test importing it would be an import cycle.
+
+// restoreLog keeps the input of the last iptables-restore the fake saw.
 type restoreLog struct {
 	fake *runner.Fake
 	last string
@@ -33,6 +37,18 @@ func (r *restoreLog) latest() string {
 		}
 	}
 	return r.last
+}
+
+// eventually polls cond until it holds or 10 s pass.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func freeAddr(t *testing.T) string {
@@ -56,7 +72,7 @@ func TestIntegrationRunProgramsServicesFromTheAPI(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, Options{
+		done <- kubeproxy.Run(ctx, kubeproxy.Options{
 			Config: s.Config, NodeName: "node-a", MinSyncPeriod: 10 * time.Millisecond,
 			MetricsBindAddress: metricsAddr, Runner: fake, Logger: slog.New(slog.DiscardHandler),
 		})
@@ -68,7 +84,7 @@ func TestIntegrationRunProgramsServicesFromTheAPI(t *testing.T) {
 		}
 	})
 	rl := &restoreLog{fake: fake}
-	waitFor(t, "the kubernetes service in the rules", func() bool {
+	eventually(t, "the kubernetes service in the rules", func() bool {
 		return strings.Contains(rl.latest(), `"default/kubernetes:https cluster IP"`)
 	})
 
@@ -81,7 +97,7 @@ func TestIntegrationRunProgramsServicesFromTheAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	rejected := fmt.Sprintf(`"default/web:http has no endpoints" -m tcp -p tcp -d %s/32 --dport 80 -j REJECT`, svc.Spec.ClusterIP)
-	waitFor(t, "the service without endpoints rejected", func() bool { return strings.Contains(rl.latest(), rejected) })
+	eventually(t, "the service without endpoints rejected", func() bool { return strings.Contains(rl.latest(), rejected) })
 
 	_, err = cs.DiscoveryV1().EndpointSlices("default").Create(t.Context(), &discoveryv1.EndpointSlice{
 		ObjectMeta:  metav1.ObjectMeta{Name: "web-1", Labels: map[string]string{discoveryv1.LabelServiceName: "web"}},
@@ -92,7 +108,7 @@ func TestIntegrationRunProgramsServicesFromTheAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the endpoint in the rules", func() bool {
+	eventually(t, "the endpoint in the rules", func() bool {
 		in := rl.latest()
 		return strings.Contains(in, "--to-destination 10.42.0.7:8080") && !strings.Contains(in, rejected)
 	})
@@ -108,7 +124,7 @@ func TestIntegrationRunProgramsServicesFromTheAPI(t *testing.T) {
 	if err := cs.CoreV1().Services("default").Delete(t.Context(), "web", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the deleted service gone from the rules", func() bool { return !strings.Contains(rl.latest(), "default/web:http") })
+	eventually(t, "the deleted service gone from the rules", func() bool { return !strings.Contains(rl.latest(), "default/web:http") })
 	if strings.Contains(rl.last, "default/other") {
 		t.Error("a service named for another proxy got rules")
 	}
