@@ -94,24 +94,20 @@ func (p *Proxier) Sync(ctx context.Context, st *desired.State) error {
 	defer p.mu.Unlock()
 	prev := p.applied
 	var existing []string
-	full := st.Full || prev == nil
-	if full {
+	var missing []jump
+	if st.Full || prev == nil {
 		prev = nil
 		var err error
 		if existing, err = p.chains(ctx, "nat"); err != nil {
 			return err
 		}
+		missing = p.missingJumps(ctx)
 	}
-	pl := buildPlan(st, prev, existing, p.mark, chunkChains)
+	pl := buildPlan(st, prev, existing, p.mark, chunkChains, missing)
 	p.applied = nil
 	for _, in := range pl.restores {
 		if _, err := p.run.Run(ctx, in, "iptables-restore", "-w", "--noflush"); err != nil {
 			return fmt.Errorf("iptables: loading rules: %w", err)
-		}
-	}
-	if full {
-		if err := p.ensureJumps(ctx); err != nil {
-			return err
 		}
 	}
 	p.applied, p.rules = pl.services, pl.rules
@@ -130,17 +126,17 @@ func (p *Proxier) RuleCounts() map[string]int {
 	return out
 }
 
-func (p *Proxier) ensureJumps(ctx context.Context) error {
+// missingJumps returns the jumps from the built-in chains that are not there (all of them
+// before the first sync: the chains they jump to do not exist yet).
+func (p *Proxier) missingJumps(ctx context.Context) []jump {
+	var out []jump
 	for _, j := range jumps() {
-		base := []string{"-w", "-t", j.table}
-		if _, err := p.run.Run(ctx, nil, "iptables", append(append(base, "-C", j.chain), j.args...)...); err == nil {
-			continue
-		}
-		if _, err := p.run.Run(ctx, nil, "iptables", append(append(base, "-I", j.chain, "1"), j.args...)...); err != nil {
-			return fmt.Errorf("iptables: adding the jump from %s %s: %w", j.table, j.chain, err)
+		args := append([]string{"-w", "-t", j.table, "-C", j.chain}, j.args...)
+		if _, err := p.run.Run(ctx, nil, "iptables", args...); err != nil {
+			out = append(out, j)
 		}
 	}
-	return nil
+	return out
 }
 
 // chains lists the chains of a table.

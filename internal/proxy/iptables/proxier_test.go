@@ -100,24 +100,38 @@ func TestSyncAfterAFailureIsFull(t *testing.T) {
 	}
 }
 
-func TestMissingJumpsAreInserted(t *testing.T) {
+func TestMissingJumpsAreAddedWithTheRules(t *testing.T) {
 	t.Parallel()
+	present := map[string]bool{}
 	fake := &runner.Fake{Respond: func(line, _ string) ([]byte, error) {
-		if strings.Contains(line, " -C ") {
+		if strings.Contains(line, " -C ") && !present[line] {
 			return nil, errors.New("exit status 1")
 		}
 		return nil, nil
 	}}
 	p, _ := New(Options{Runner: fake})
-	if err := p.Sync(t.Context(), &desired.State{}); err != nil {
+	if err := p.Sync(t.Context(), &desired.State{Full: true}); err != nil {
 		t.Fatal(err)
 	}
-	calls := fake.Calls()
-	if n := count(calls, "iptables -w -t nat -I PREROUTING 1 -m comment --comment kubernetes service portals -j KUBE-SERVICES"); n != 1 {
-		t.Errorf("PREROUTING jump inserted %d times, want once: %v", n, calls)
+	in := restoreInput(t, fake.Calls())
+	for _, want := range []string{
+		`-I PREROUTING 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES`,
+		`-I POSTROUTING 1 -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING`,
+		`-I FORWARD 1 -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD`,
+	} {
+		if !strings.Contains(in, want+"\n") {
+			t.Errorf("the first sync does not add %q:\n%s", want, in)
+		}
 	}
-	if n := count(calls, "iptables -w -t filter -I"); n != 8 {
-		t.Errorf("%d filter jumps inserted, want 8", n)
+	// Once there, they are not added again.
+	for _, j := range jumps() {
+		present["iptables "+strings.Join(append([]string{"-w", "-t", j.table, "-C", j.chain}, j.args...), " ")] = true
+	}
+	if err := p.Sync(t.Context(), &desired.State{Full: true}); err != nil {
+		t.Fatal(err)
+	}
+	if in := restoreInput(t, fake.Calls()); strings.Contains(in, "-I ") {
+		t.Errorf("a full sync re-added present jumps:\n%s", in)
 	}
 }
 

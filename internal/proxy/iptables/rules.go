@@ -123,6 +123,7 @@ type planner struct {
 	filterChains, filterRules buffer
 	natChains, natRules       buffer
 	own                       []*ownPart
+	missing                   []jump
 }
 
 // buildPlan renders st. With prev nil every chain is written (a full sync) and existing,
@@ -135,8 +136,13 @@ type planner struct {
 // whole service ports (so every port is always consistent); then one transaction rewrites
 // the shared chains and the filter table; then the stale chains, no longer referred to, are
 // flushed and deleted in chunks.
-func buildPlan(st *desired.State, prev map[desired.ServicePortName]*written, existing []string, masqMark string, chunk int) plan {
-	p := &planner{st: st, masqMark: masqMark}
+//
+// missing are the jumps from the built-in chains that are not there yet; the transaction
+// that rewrites the shared chains adds them, so traffic starts going through all the chains
+// at once (a connection DNATed before the masquerade jump exists would keep its unmasqueraded
+// source for its whole life).
+func buildPlan(st *desired.State, prev map[desired.ServicePortName]*written, existing []string, masqMark string, chunk int, missing []jump) plan {
+	p := &planner{st: st, masqMark: masqMark, missing: missing}
 	out := plan{services: make(map[desired.ServicePortName]*written, len(st.Services))}
 	for _, c := range fixedFilterChains {
 		p.filterChains.line(":" + c + " - [0:0]")
@@ -257,14 +263,32 @@ func (p *planner) shared(decls, rules, deletes []byte) []byte {
 	b.WriteString("*filter\n")
 	b.Write(p.filterChains.Bytes())
 	b.Write(p.filterRules.Bytes())
+	p.insertJumps(&b, "filter")
 	b.WriteString("COMMIT\n*nat\n")
 	b.Write(p.natChains.Bytes())
 	b.Write(decls)
 	b.Write(p.natRules.Bytes())
 	b.Write(rules)
+	p.insertJumps(&b, "nat")
 	b.Write(deletes)
 	b.WriteString("COMMIT\n")
 	return b.Bytes()
+}
+
+func (p *planner) insertJumps(b *bytes.Buffer, table string) {
+	for _, j := range p.missing {
+		if j.table != table {
+			continue
+		}
+		b.WriteString("-I " + j.chain + " 1")
+		for _, a := range j.args {
+			if strings.ContainsAny(a, " \"") {
+				a = strconv.Quote(a)
+			}
+			b.WriteString(" " + a)
+		}
+		b.WriteByte('\n')
+	}
 }
 
 func difference(a, b []string) []string {

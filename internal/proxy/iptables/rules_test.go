@@ -79,7 +79,8 @@ func TestFullSyncRulesGolden(t *testing.T) {
 		t.Run(tc.golden, func(t *testing.T) {
 			st := loadState(t, tc.masq)
 			// A stale service chain and a foreign chain are in the table: only the first goes.
-			pl := buildPlan(st, nil, []string{"PREROUTING", "KUBE-SERVICES", "KUBE-SVC-STALESTALESTALE", "DOCKER"}, mark, chunkChains)
+			// The jumps are missing, as on a first sync.
+			pl := buildPlan(st, nil, []string{"PREROUTING", "KUBE-SERVICES", "KUBE-SVC-STALESTALESTALE", "DOCKER"}, mark, chunkChains, jumps())
 			checkGolden(t, tc.golden, string(bytes.Join(pl.restores, nil)))
 		})
 	}
@@ -88,7 +89,7 @@ func TestFullSyncRulesGolden(t *testing.T) {
 func TestPartialSyncRewritesOnlyChangedServices(t *testing.T) {
 	t.Parallel()
 	st := loadState(t, desired.Masquerade{})
-	full := buildPlan(st, nil, nil, mark, chunkChains)
+	full := buildPlan(st, nil, nil, mark, chunkChains, nil)
 
 	next := loadState(t, desired.Masquerade{})
 	var kept []desired.ServicePort
@@ -104,11 +105,11 @@ func TestPartialSyncRewritesOnlyChangedServices(t *testing.T) {
 		kept = append(kept, sp)
 	}
 	next.Services = kept
-	partial := buildPlan(next, full.services, nil, mark, chunkChains)
+	partial := buildPlan(next, full.services, nil, mark, chunkChains, nil)
 	checkGolden(t, "partial.txt", string(bytes.Join(partial.restores, nil)))
 
 	// Nothing changed: only the shared chains are written.
-	again := buildPlan(next, partial.services, nil, mark, chunkChains)
+	again := buildPlan(next, partial.services, nil, mark, chunkChains, nil)
 	if strings.Contains(string(bytes.Join(again.restores, nil)), ":KUBE-SVC-") || strings.Contains(string(bytes.Join(again.restores, nil)), ":KUBE-SEP-") {
 		t.Errorf("a sync without changes rewrote service chains:\n%s", bytes.Join(again.restores, nil))
 	}
@@ -116,7 +117,7 @@ func TestPartialSyncRewritesOnlyChangedServices(t *testing.T) {
 		t.Errorf("rule counts %v after an empty partial sync, want %v", again.rules, partial.rules)
 	}
 	// A full sync of the same state counts the same rules.
-	if f := buildPlan(next, nil, nil, mark, chunkChains); f.rules["nat"] != partial.rules["nat"] {
+	if f := buildPlan(next, nil, nil, mark, chunkChains, nil); f.rules["nat"] != partial.rules["nat"] {
 		t.Errorf("partial sync counts %d nat rules, a full sync %d", partial.rules["nat"], f.rules["nat"])
 	}
 }
@@ -161,7 +162,7 @@ func joined(pl plan) string {
 func TestLargeSyncsAreSplitIntoWholeServiceChunks(t *testing.T) {
 	t.Parallel()
 	st := loadState(t, desired.Masquerade{})
-	pl := buildPlan(st, nil, []string{"KUBE-SVC-STALESTALESTALE", "KUBE-SEP-STALESTALESTALE"}, mark, 8)
+	pl := buildPlan(st, nil, []string{"KUBE-SVC-STALESTALESTALE", "KUBE-SEP-STALESTALESTALE"}, mark, 8, jumps())
 	checkGolden(t, "services-chunked.txt", joined(pl))
 	if len(pl.restores) < 3 {
 		t.Fatalf("%d transactions for a sync over the chunk size, want several", len(pl.restores))
@@ -194,7 +195,7 @@ func TestLargeSyncsAreSplitIntoWholeServiceChunks(t *testing.T) {
 	if !strings.Contains(last, "-X KUBE-SVC-STALESTALESTALE") || shared == len(pl.restores)-1 {
 		t.Errorf("stale chains are not deleted after the shared chains:\n%s", last)
 	}
-	full := buildPlan(st, nil, nil, mark, chunkChains)
+	full := buildPlan(st, nil, nil, mark, chunkChains, nil)
 	if pl.rules["nat"] != full.rules["nat"] || pl.rules["filter"] != full.rules["filter"] {
 		t.Errorf("chunked plan counts %v rules, one transaction %v", pl.rules, full.rules)
 	}
