@@ -348,6 +348,8 @@ func (c *cluster) startProxy(t *testing.T, mode string) {
 type ep struct {
 	pod   pod
 	ready bool
+	// node the endpoint claims to run on; default this node.
+	node string
 }
 
 // service creates a selector-less service with one port named p (8080 on the pods) and
@@ -379,8 +381,12 @@ func (c *cluster) endpoints(svc *corev1.Service, eps ...ep) {
 		Endpoints:   []discoveryv1.Endpoint{},
 	}
 	for _, e := range eps {
+		node := e.node
+		if node == "" {
+			node = nodeName
+		}
 		sl.Endpoints = append(sl.Endpoints, discoveryv1.Endpoint{
-			Addresses: []string{e.pod.IP}, NodeName: ptr.To(nodeName),
+			Addresses: []string{e.pod.IP}, NodeName: ptr.To(node),
 			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(e.ready), Serving: ptr.To(e.ready)},
 		})
 	}

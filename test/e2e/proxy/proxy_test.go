@@ -28,7 +28,7 @@ func TestProxySwitchingModesCleansTheOldOne(t *testing.T) {
 	c := startCluster(t, "iptables")
 	p := c.node.addPod(t)
 	svc := c.service("web", corev1.ProtocolTCP, nil)
-	c.endpoints(svc, ep{p, true})
+	c.endpoints(svc, ep{pod: p, ready: true})
 	waitReachable(t, c.node.NS, clusterAddr(svc))
 	c.stop()
 
@@ -63,7 +63,7 @@ func testProxy(t *testing.T, mode string, rules func(ns) string) {
 	c := startCluster(t, mode)
 	n := c.node
 	p1, p2, p3 := n.addPod(t), n.addPod(t), n.addPod(t)
-	all := []ep{{p1, true}, {p2, true}, {p3, true}}
+	all := []ep{{pod: p1, ready: true}, {pod: p2, ready: true}, {pod: p3, ready: true}}
 
 	t.Run("a cluster IP reaches every one of three endpoints over 60 connections", func(t *testing.T) {
 		svc := c.service("web", corev1.ProtocolTCP, nil)
@@ -98,7 +98,7 @@ func testProxy(t *testing.T, mode string, rules func(ns) string) {
 
 	t.Run("a pod reaches itself through its service (hairpin)", func(t *testing.T) {
 		svc := c.service("self", corev1.ProtocolTCP, nil)
-		c.endpoints(svc, ep{p2, true})
+		c.endpoints(svc, ep{pod: p2, ready: true})
 		eventually(t, "the pod reaches itself", func() error {
 			name, from, err := dial(p2.NS, clusterAddr(svc), 200*time.Millisecond)
 			if err == nil && (name != p2.Name || from == p2.IP) {
@@ -179,7 +179,7 @@ func testProxy(t *testing.T, mode string, rules func(ns) string) {
 		c.endpoints(svc, all...)
 		addr := clusterAddr(svc)
 		waitReachable(t, n.NS, addr)
-		c.endpoints(svc, ep{p1, true}, ep{p2, true}, ep{p3, false})
+		c.endpoints(svc, ep{pod: p1, ready: true}, ep{pod: p2, ready: true}, ep{pod: p3, ready: false})
 		eventually(t, "pod3 out of the rotation", func() error {
 			for range 30 {
 				name, _, err := dial(n.NS, addr, time.Second)
@@ -196,7 +196,7 @@ func testProxy(t *testing.T, mode string, rules func(ns) string) {
 
 	t.Run("a UDP service answers, and a flow moves on when its endpoint goes", func(t *testing.T) {
 		svc := c.service("udp", corev1.ProtocolUDP, nil)
-		c.endpoints(svc, ep{p1, true})
+		c.endpoints(svc, ep{pod: p1, ready: true})
 		addr := clusterAddr(svc)
 		u := newUDPClient(t, n.NS)
 		eventually(t, "the UDP service answers", func() error {
@@ -208,7 +208,7 @@ func testProxy(t *testing.T, mode string, rules func(ns) string) {
 		})
 		// The same socket keeps one conntrack entry NATed to pod1; when pod1 is replaced
 		// by pod2 the entry must go, or the flow would be stuck on the gone endpoint.
-		c.endpoints(svc, ep{p2, true})
+		c.endpoints(svc, ep{pod: p2, ready: true})
 		eventually(t, "the flow reaches pod2", func() error {
 			name, err := u.ask(addr, 300*time.Millisecond)
 			if err == nil && name != p2.Name {
@@ -216,6 +216,45 @@ func testProxy(t *testing.T, mode string, rules func(ns) string) {
 			}
 			return err
 		})
+	})
+
+	t.Run("the Local external policy keeps the client's address and drops without a local endpoint", func(t *testing.T) {
+		svc := c.service("local", corev1.ProtocolTCP, func(s *corev1.Service) {
+			s.Spec.Type = corev1.ServiceTypeNodePort
+			s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
+		})
+		c.endpoints(svc, ep{pod: p1, ready: true})
+		addr := net.JoinHostPort(n.IP, strconv.Itoa(int(svc.Spec.Ports[0].NodePort)))
+		waitReachable(t, n.Client, addr)
+		if _, from, err := dial(n.Client, addr, time.Second); err != nil || from != clientIP {
+			t.Errorf("the endpoint saw %q (%v), want the client's own %s", from, err, clientIP)
+		}
+		// The only endpoint moves to another node: outside traffic is dropped (a timeout,
+		// not a refusal: another node may still serve it), while the node itself still
+		// reaches the service through its node port.
+		c.endpoints(svc, ep{pod: p1, ready: true, node: "elsewhere"})
+		eventually(t, "outside traffic dropped", func() error {
+			_, _, err := dial(n.Client, addr, 300*time.Millisecond)
+			if err == nil || refused(err) {
+				return fmt.Errorf("dial: %v, want a timeout", err)
+			}
+			return nil
+		})
+		if _, _, err := dial(n.NS, addr, time.Second); err != nil {
+			t.Errorf("the node's own connection to the node port: %v", err)
+		}
+	})
+
+	t.Run("an external IP routed to the node reaches the endpoints", func(t *testing.T) {
+		const extIP = "203.0.113.10"
+		n.Client.run(t, "ip", "route", "replace", extIP+"/32", "via", n.IP)
+		svc := c.service("ext", corev1.ProtocolTCP, func(s *corev1.Service) { s.Spec.ExternalIPs = []string{extIP} })
+		c.endpoints(svc, ep{pod: p2, ready: true})
+		addr := net.JoinHostPort(extIP, "80")
+		waitReachable(t, n.Client, addr)
+		if name, _, err := dial(n.Client, addr, time.Second); err != nil || name != p2.Name {
+			t.Errorf("external IP answered by %q (%v), want %s", name, err, p2.Name)
+		}
 	})
 
 	t.Run("cleanup leaves no rule behind", func(t *testing.T) {
