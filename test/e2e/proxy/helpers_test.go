@@ -171,8 +171,8 @@ func newNode(t *testing.T) *node {
 	n.NS.run(t, "ip", "link", "add", n.bridge, "type", "bridge")
 	n.NS.run(t, "ip", "addr", "add", "10.42.0.1/24", "dev", n.bridge)
 	n.NS.run(t, "ip", "link", "set", n.bridge, "up")
-	n.NS.run(t, "sysctl", "-qw", "net.ipv4.ip_forward=1")
-	n.NS.run(t, "sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=1")
+	// Both settings are per network namespace: the host's stay as they are.
+	n.NS.run(t, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward && echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables")
 	return n
 }
 
