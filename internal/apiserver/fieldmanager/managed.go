@@ -34,10 +34,12 @@ func parseKey(key string) entryID {
 
 // managed is the decoded managedFields of an object: the field sets by entry key, each
 // entry's time, and the entries as they were (to reuse the encoding of unchanged sets).
+// Entries a write cannot touch may stay undecoded (opaque) and are written back as they were.
 type managed struct {
 	fields fieldpath.ManagedFields
 	times  map[string]*metav1.Time
 	orig   map[string]origEntry
+	opaque map[string]metav1.ManagedFieldsEntry
 }
 
 type origEntry struct {
@@ -52,9 +54,17 @@ func emptyManaged() *managed {
 // decodeManaged decodes managedFields entries. Entries naming the same manager, operation,
 // apiVersion and subresource are merged.
 func decodeManaged(entries []metav1.ManagedFieldsEntry) (*managed, error) {
+	return decodeManagedExcept(entries, nil)
+}
+
+// decodeManagedExcept is decodeManaged leaving the entries skip says a write cannot touch
+// undecoded: parsing the field sets is most of the cost of a small write.
+func decodeManagedExcept(entries []metav1.ManagedFieldsEntry, skip func(key string, e *metav1.ManagedFieldsEntry) bool) (*managed, error) {
 	m := emptyManaged()
 	m.orig = make(map[string]origEntry, len(entries))
-	for i, e := range entries {
+	seen := make(map[string]bool, len(entries))
+	for i := range entries {
+		e := &entries[i]
 		switch e.Operation {
 		case metav1.ManagedFieldsOperationApply, metav1.ManagedFieldsOperationUpdate:
 		default:
@@ -66,34 +76,70 @@ func decodeManaged(entries []metav1.ManagedFieldsEntry) (*managed, error) {
 		if e.FieldsType != "FieldsV1" {
 			return nil, fmt.Errorf("managed fields entry %d: invalid fieldsType %q", i, e.FieldsType)
 		}
-		set := &fieldpath.Set{}
-		if e.FieldsV1 != nil && len(e.FieldsV1.Raw) > 0 {
-			if err := set.FromJSON(bytes.NewReader(e.FieldsV1.Raw)); err != nil {
+		key := entryID{manager: e.Manager, operation: e.Operation, apiVersion: e.APIVersion, subresource: e.Subresource}.key()
+		if skip != nil && !seen[key] && skip(key, e) {
+			if m.opaque == nil {
+				m.opaque = map[string]metav1.ManagedFieldsEntry{}
+			}
+			m.opaque[key] = *e
+			seen[key] = true
+			continue
+		}
+		if o, ok := m.opaque[key]; ok {
+			// A repeated entry: both are decoded and merged.
+			delete(m.opaque, key)
+			if err := m.decodeInto(key, &o); err != nil {
 				return nil, fmt.Errorf("managed fields entry %d: %w", i, err)
 			}
 		}
-		key := entryID{manager: e.Manager, operation: e.Operation, apiVersion: e.APIVersion, subresource: e.Subresource}.key()
-		if prev, ok := m.fields[key]; ok {
-			set = set.Union(prev.Set())
-			delete(m.orig, key)
-		} else {
-			m.orig[key] = origEntry{entry: e, set: set}
-		}
-		m.fields[key] = fieldpath.NewVersionedSet(set, fieldpath.APIVersion(e.APIVersion), e.Operation == metav1.ManagedFieldsOperationApply)
-		if e.Time != nil && (m.times[key] == nil || m.times[key].Before(e.Time)) {
-			m.times[key] = e.Time
+		seen[key] = true
+		if err := m.decodeInto(key, e); err != nil {
+			return nil, fmt.Errorf("managed fields entry %d: %w", i, err)
 		}
 	}
 	return m, nil
 }
 
+func (m *managed) decodeInto(key string, e *metav1.ManagedFieldsEntry) error {
+	set := &fieldpath.Set{}
+	if e.FieldsV1 != nil && len(e.FieldsV1.Raw) > 0 {
+		if err := set.FromJSON(bytes.NewReader(e.FieldsV1.Raw)); err != nil {
+			return err
+		}
+	}
+	if prev, ok := m.fields[key]; ok {
+		set = set.Union(prev.Set())
+		delete(m.orig, key)
+	} else {
+		m.orig[key] = origEntry{entry: *e, set: set}
+	}
+	m.fields[key] = fieldpath.NewVersionedSet(set, fieldpath.APIVersion(e.APIVersion), e.Operation == metav1.ManagedFieldsOperationApply)
+	if e.Time != nil && (m.times[key] == nil || m.times[key].Before(e.Time)) {
+		m.times[key] = e.Time
+	}
+	return nil
+}
+
+// decodeOpaque decodes an undecoded entry, for the rare operations that need every set.
+func (m *managed) decodeOpaque(key string) error {
+	e, ok := m.opaque[key]
+	if !ok {
+		return nil
+	}
+	delete(m.opaque, key)
+	return m.decodeInto(key, &e)
+}
+
 // encode returns the entries in upstream's order: Apply before Update, then by time,
 // manager, apiVersion and subresource. Entries whose set did not change keep their encoding.
 func (m *managed) encode() ([]metav1.ManagedFieldsEntry, error) {
-	if len(m.fields) == 0 {
+	if len(m.fields)+len(m.opaque) == 0 {
 		return nil, nil
 	}
-	out := make([]metav1.ManagedFieldsEntry, 0, len(m.fields))
+	out := make([]metav1.ManagedFieldsEntry, 0, len(m.fields)+len(m.opaque))
+	for _, e := range m.opaque {
+		out = append(out, e)
+	}
 	for key, vs := range m.fields {
 		id := parseKey(key)
 		e := metav1.ManagedFieldsEntry{
@@ -188,8 +234,20 @@ func (m *managed) capUpdates() {
 			updates = append(updates, key)
 		}
 	}
+	for key, e := range m.opaque {
+		if e.Operation == metav1.ManagedFieldsOperationUpdate {
+			updates = append(updates, key)
+		}
+	}
 	if len(updates) <= maxUpdateEntries {
 		return
+	}
+	for _, key := range updates {
+		if err := m.decodeOpaque(key); err != nil {
+			// An undecodable stored entry cannot be merged; it is dropped.
+			delete(m.fields, key)
+			delete(m.times, key)
+		}
 	}
 	unix := func(key string) int64 {
 		if t := m.times[key]; t != nil {
@@ -211,7 +269,11 @@ func (m *managed) capUpdates() {
 		if n <= maxUpdateEntries {
 			break
 		}
-		vs := m.fields[key]
+		vs, ok := m.fields[key]
+		if !ok {
+			n--
+			continue
+		}
 		bucket := entryID{manager: ancientChanges, operation: metav1.ManagedFieldsOperationUpdate, apiVersion: string(vs.APIVersion())}.key()
 		if key == bucket {
 			continue

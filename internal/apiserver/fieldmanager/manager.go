@@ -189,8 +189,11 @@ func (m *Manager) update(live, obj runtime.Object, manager string, now time.Time
 		om.SetManagedFields(liveEntries)
 		return nil
 	}
-	mf, err := m.managedForUpdate(requested, liveEntries)
-	if err != nil {
+	key := entryID{manager: manager, operation: metav1.ManagedFieldsOperationUpdate, apiVersion: string(m.apiVersion), subresource: m.subresource}.key()
+	var mf *managed
+	if keepLive {
+		mf = m.liveManagedFor(liveEntries, key, changed, cmp.Removed)
+	} else if mf, err = m.managedForUpdate(requested, liveEntries); err != nil {
 		return err
 	}
 	m.record(mf, changed, cmp.Removed, manager, now)
@@ -206,6 +209,11 @@ func (m *Manager) update(live, obj runtime.Object, manager string, now time.Time
 // other manager and joins manager's Update entry; what it removed leaves every manager.
 // Entries of another apiVersion cannot be compared and are dropped.
 func (m *Manager) record(mf *managed, changed, removed *fieldpath.Set, manager string, now time.Time) {
+	for key, e := range mf.opaque {
+		if e.APIVersion != string(m.apiVersion) {
+			delete(mf.opaque, key)
+		}
+	}
 	for key, vs := range mf.fields {
 		if vs.APIVersion() != m.apiVersion {
 			delete(mf.fields, key)
@@ -278,6 +286,40 @@ func (m *Manager) managedForUpdate(requested, live []metav1.ManagedFieldsEntry) 
 		}
 	}
 	return liveManaged(live), nil
+}
+
+// liveManagedFor decodes the stored entries an update may touch: the writer's own, and
+// those whose fields name a top-level field the update changed or removed. The others cannot
+// lose a field and are kept as they are.
+func (m *Manager) liveManagedFor(entries []metav1.ManagedFieldsEntry, own string, changed, removed *fieldpath.Set) *managed {
+	var tops [][]byte
+	for _, s := range []*fieldpath.Set{changed, removed} {
+		for pe := range s.Members.All() {
+			if pe.FieldName != nil {
+				tops = append(tops, []byte(`"f:`+*pe.FieldName+`"`))
+			}
+		}
+		for pe := range s.Children.All() {
+			if pe.FieldName != nil {
+				tops = append(tops, []byte(`"f:`+*pe.FieldName+`"`))
+			}
+		}
+	}
+	mf, err := decodeManagedExcept(entries, func(key string, e *metav1.ManagedFieldsEntry) bool {
+		if key == own || e.FieldsV1 == nil {
+			return false
+		}
+		for _, top := range tops {
+			if bytes.Contains(e.FieldsV1.Raw, top) {
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return emptyManaged()
+	}
+	return mf
 }
 
 func liveManaged(entries []metav1.ManagedFieldsEntry) *managed {

@@ -600,3 +600,28 @@ func TestKubectlMovesFromClientSideApplyWithoutConflicts(t *testing.T) {
 		t.Fatalf("only kubectl takes over its client-side fields: err %v", err)
 	}
 }
+
+func TestEntriesAWriteCannotTouchAreKeptAsStored(t *testing.T) {
+	t.Parallel()
+	status := deploymentManager(t, "status")
+	live := newDeployment(1, nil)
+	stored := metav1.ManagedFieldsEntry{Manager: "creator", Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: "apps/v1", FieldsType: "FieldsV1",
+		Time: &metav1.Time{Time: t0}, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:replicas":{}}}`)}}
+	other := metav1.ManagedFieldsEntry{Manager: "old-status", Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: "apps/v1", FieldsType: "FieldsV1", Subresource: "status",
+		Time: &metav1.Time{Time: t0}, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:status":{"f:replicas":{},"f:readyReplicas":{}}}`)}}
+	live.ManagedFields = []metav1.ManagedFieldsEntry{stored, other}
+	obj := live.DeepCopy()
+	obj.Status.Replicas = 7
+	if err := status.Update(live, obj, "controller", t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if e := entry(t, obj, "creator", metav1.ManagedFieldsOperationUpdate, ""); string(e.FieldsV1.Raw) != string(stored.FieldsV1.Raw) || !e.Time.Equal(stored.Time) {
+		t.Fatalf("untouched entry changed: %s", describe(obj.ManagedFields))
+	}
+	if got := fields(t, entry(t, obj, "old-status", metav1.ManagedFieldsOperationUpdate, "status")); !slices.Equal(got, []string{"/f:status/f:readyReplicas"}) {
+		t.Fatalf("the previous status writer should lose replicas only: %v", got)
+	}
+	if got := fields(t, entry(t, obj, "controller", metav1.ManagedFieldsOperationUpdate, "status")); !slices.Equal(got, []string{"/f:status/f:replicas"}) {
+		t.Fatalf("controller owns %v", got)
+	}
+}
