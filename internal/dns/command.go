@@ -4,14 +4,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
+
+	"capstan/internal/network"
 )
 
 // NewCommand returns `capstan dns`, cluster DNS alone (for split deployments).
@@ -36,7 +36,7 @@ func NewCommand() *cobra.Command {
 			}
 			rc.UserAgent = "capstan-dns"
 			opts.Config = rc
-			nodeIP := DefaultRouteIP()
+			nodeIP := network.NodeIP()
 			if opts.Listen == "" {
 				opts.Listen = net.JoinHostPort(nodeIP.String(), "53")
 			}
@@ -76,30 +76,4 @@ func NewCommand() *cobra.Command {
 	f.StringVar(&advertise, "advertise-address", "", "IP registered as this server's endpoint (default: the --listen IP, else the node IP)")
 	f.StringVar(&pub.Name, "endpoint-name", "", "Names this server's EndpointSlice, kube-dns-<name> (default: the host name)")
 	return cmd
-}
-
-// DefaultRouteIP is the first IPv4 address of the default route's interface: the node IP
-// (never taken from the host name, which may map to 127.0.0.1). 127.0.0.1 without one.
-func DefaultRouteIP() net.IP {
-	data, err := os.ReadFile("/proc/net/route")
-	if err != nil {
-		return net.IPv4(127, 0, 0, 1)
-	}
-	for _, line := range strings.Split(string(data), "\n")[1:] {
-		f := strings.Fields(line)
-		if len(f) < 8 || f[1] != "00000000" || f[7] != "00000000" {
-			continue
-		}
-		iface, err := net.InterfaceByName(f[0])
-		if err != nil {
-			continue
-		}
-		addrs, _ := iface.Addrs()
-		for _, a := range addrs {
-			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil {
-				return n.IP.To4()
-			}
-		}
-	}
-	return net.IPv4(127, 0, 0, 1)
 }

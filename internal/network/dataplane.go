@@ -161,6 +161,15 @@ func (d *linuxDataplane) underlay(nodeIP netip.Addr) (underlay, error) {
 	return u, nil
 }
 
+// NodeIP is DefaultRouteIP as a net.IP, or 127.0.0.1 on a machine with no default route:
+// the node IP is never taken from the host name, which may map to 127.0.0.1.
+func NodeIP() net.IP {
+	if ip, _, err := DefaultRouteIP(); err == nil {
+		return net.IP(ip.AsSlice())
+	}
+	return net.IPv4(127, 0, 0, 1)
+}
+
 // DefaultRouteIP is the node IP as Capstan finds it: the source address of the IPv4 default
 // route, or the first global address of its device. It reads the process's namespace.
 func DefaultRouteIP() (netip.Addr, string, error) {

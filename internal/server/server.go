@@ -20,6 +20,7 @@ import (
 	"capstan/internal/apiserver"
 	"capstan/internal/controllermanager"
 	"capstan/internal/etcd"
+	"capstan/internal/network"
 	"capstan/internal/pki"
 	"capstan/internal/version"
 )
@@ -129,7 +130,7 @@ func (o *Options) complete() error {
 		o.Logger = slog.Default()
 	}
 	if o.AdvertiseAddress == "" {
-		o.AdvertiseAddress = defaultRouteIP().String()
+		o.AdvertiseAddress = network.NodeIP().String()
 	}
 	if net.ParseIP(o.AdvertiseAddress) == nil {
 		return fmt.Errorf("--advertise-address %q is not an IP address", o.AdvertiseAddress)
@@ -356,30 +357,4 @@ func parsePortRange(s string) (int32, int32, error) {
 		return 0, 0, fmt.Errorf("%q is not a port range like 30000-32767", s)
 	}
 	return int32(a), int32(b), nil
-}
-
-// defaultRouteIP is the first IPv4 address of the default route's interface: the node IP
-// (never taken from the hostname, which may map to 127.0.0.1). 127.0.0.1 without one.
-func defaultRouteIP() net.IP {
-	data, err := os.ReadFile("/proc/net/route")
-	if err != nil {
-		return net.IPv4(127, 0, 0, 1)
-	}
-	for _, line := range strings.Split(string(data), "\n")[1:] {
-		f := strings.Fields(line)
-		if len(f) < 8 || f[1] != "00000000" || f[7] != "00000000" {
-			continue
-		}
-		iface, err := net.InterfaceByName(f[0])
-		if err != nil {
-			continue
-		}
-		addrs, _ := iface.Addrs()
-		for _, a := range addrs {
-			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil {
-				return n.IP.To4()
-			}
-		}
-	}
-	return net.IPv4(127, 0, 0, 1)
 }

@@ -21,6 +21,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	capstandns "capstan/internal/dns"
+	"capstan/internal/network"
 	"capstan/internal/server"
 	capstantesting "capstan/internal/testing"
 )
@@ -454,7 +455,7 @@ func TestIntegrationDNSTruncatesLargeClusterAnswers(t *testing.T) {
 // nodeIP is this machine's address on its default route: endpoints may not be loopback
 // addresses, so publishing tests listen there (on a free port).
 func nodeIP(t *testing.T) string {
-	ip := capstandns.DefaultRouteIP()
+	ip := network.NodeIP()
 	if ip.IsLoopback() {
 		t.Skip("no default route: no non-loopback address to publish")
 	}
