@@ -42,13 +42,14 @@ func (s *Server) admitLimitRanges(ctx context.Context, h *resourceHandler, obj r
 	return nil
 }
 
-// limitRanges lists a namespace's limit ranges from the watch cache.
+// limitRanges lists a namespace's limit ranges from the watch cache, consistently: a
+// LimitRange created just before a pod applies to it.
 func (s *Server) limitRanges(ctx context.Context, ns string) ([]*corev1.LimitRange, error) {
 	lh := s.handlers["/v1/limitranges"]
 	if lh == nil {
 		return nil, nil
 	}
-	list, err := lh.store.List(ctx, storage.ListOptions{Prefix: lh.prefix(ns), ResourceVersion: "0"})
+	list, err := lh.store.List(ctx, storage.ListOptions{Prefix: lh.prefix(ns)})
 	if err != nil {
 		return nil, err
 	}

@@ -27,7 +27,8 @@ func (s *Server) admitQuota(ctx context.Context, h *resourceHandler, obj runtime
 	if qh == nil || merr != nil || !h.res.Namespaced || m.GetNamespace() == "" || isSystemWrite(ctx) {
 		return release, nil
 	}
-	list, err := qh.store.List(ctx, storage.ListOptions{Prefix: qh.prefix(m.GetNamespace()), ResourceVersion: "0"})
+	// A consistent read: a quota created just before this object constrains it.
+	list, err := qh.store.List(ctx, storage.ListOptions{Prefix: qh.prefix(m.GetNamespace())})
 	if err != nil {
 		return release, err
 	}
