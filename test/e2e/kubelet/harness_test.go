@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"log/slog"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -29,29 +28,11 @@ import (
 	"capstan/internal/network"
 	"capstan/internal/server"
 	capstantesting "capstan/internal/testing"
+	"capstan/test/e2e/framework"
 )
 
 // busyboxImage is the test image: Debian's static busybox with a link per applet.
 const busyboxImage = "capstan.test/busybox:1"
-
-// requireNode skips the test unless it can run a real node: root, containerd, runc, the
-// CNI plugins and busybox-static.
-func requireNode(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("e2e: skipped: the node tests need root (containerd, mounts, network namespaces)")
-	}
-	for _, bin := range []string{"containerd", "ctr", "runc"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("e2e: skipped: %s is not installed (hack/setup.sh --for test installs it)", bin)
-		}
-	}
-	for _, f := range []string{"/usr/lib/cni/bridge", "/bin/busybox"} {
-		if _, err := os.Stat(f); err != nil {
-			t.Skipf("e2e: skipped: %s is missing (containernetworking-plugins, busybox-static)", f)
-		}
-	}
-}
 
 var (
 	busyboxOnce sync.Once
@@ -172,7 +153,7 @@ func beforeAgent(f func(*capstantesting.Server)) nodeOption { return nodeOption{
 // and removed when the test ends.
 func startNode(t *testing.T, options ...nodeOption) *node {
 	t.Helper()
-	requireNode(t)
+	framework.RequireRoot(t)
 	n := &node{t: t, stopPods: new(atomic.Bool)}
 	n.serverOpts = func(o *server.Options) {
 		for _, opt := range options {
@@ -210,7 +191,7 @@ func startNode(t *testing.T, options ...nodeOption) *node {
 		PodNetwork: string(network.BackendNone), StopPodsOnExit: n.stopPods.Load, PauseCacheDir: pauseCache,
 		// The service proxy has tests of its own; the node tests need no Service rules.
 		ProxyMode: "none",
-		Logger:    testLogger(t),
+		Logger:    framework.Logger(t),
 		Kubelet: func(o *kubelet.Options) {
 			o.NodeStatusUpdateFrequency = 2 * time.Second
 		},
@@ -314,17 +295,7 @@ func (n *node) waitNodeReady() {
 // eventually polls cond until it holds, failing the test after timeout.
 func (n *node) eventually(timeout time.Duration, what string, cond func() (bool, error)) {
 	n.t.Helper()
-	deadline := time.Now().Add(timeout)
-	var lastErr error
-	for time.Now().Before(deadline) {
-		ok, err := cond()
-		if ok {
-			return
-		}
-		lastErr = err
-		time.Sleep(100 * time.Millisecond)
-	}
-	n.t.Fatalf("timed out after %s waiting for %s (last error: %v)", timeout, what, lastErr)
+	framework.Eventually(n.t, timeout, what, cond)
 }
 
 // pod returns a pod of the busybox image bound to the node, with a short grace period.
@@ -378,7 +349,7 @@ func (n *node) waitPod(pod *corev1.Pod, timeout time.Duration, what string, cond
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	n.t.Fatalf("pod %s: timed out after %s waiting for %s; status: %s", pod.Name, timeout, what, describe(last))
+	n.t.Fatalf("pod %s: timed out after %s waiting for %s; status: %s", pod.Name, timeout, what, framework.DescribePod(last))
 	return nil
 }
 
@@ -423,51 +394,6 @@ func (n *node) logs(pod *corev1.Pod, container string, previous bool) string {
 		}
 	}
 	return out.String()
-}
-
-func describe(p *corev1.Pod) string {
-	if p == nil {
-		return "<none>"
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "phase=%s reason=%q", p.Status.Phase, p.Status.Reason)
-	for _, c := range p.Status.Conditions {
-		fmt.Fprintf(&b, " %s=%s", c.Type, c.Status)
-	}
-	for _, list := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
-		for _, cs := range list {
-			fmt.Fprintf(&b, " [%s restarts=%d ready=%v %s]", cs.Name, cs.RestartCount, cs.Ready, stateString(cs.State))
-		}
-	}
-	return b.String()
-}
-
-func stateString(s corev1.ContainerState) string {
-	switch {
-	case s.Running != nil:
-		return "running"
-	case s.Terminated != nil:
-		return fmt.Sprintf("terminated(%d %s %q)", s.Terminated.ExitCode, s.Terminated.Reason, s.Terminated.Message)
-	case s.Waiting != nil:
-		return fmt.Sprintf("waiting(%s %q)", s.Waiting.Reason, s.Waiting.Message)
-	}
-	return "none"
-}
-
-// testLogger logs to the test at warning level and above unless CAPSTAN_E2E_DEBUG is set.
-func testLogger(t *testing.T) *slog.Logger {
-	level := slog.LevelWarn
-	if os.Getenv("CAPSTAN_E2E_DEBUG") != "" {
-		level = slog.LevelDebug
-	}
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }
 
 var _ = netip.Addr{}

@@ -16,6 +16,7 @@ import (
 
 	"capstan/internal/kubelet/images"
 	capstantesting "capstan/internal/testing"
+	"capstan/test/e2e/framework"
 )
 
 // TestPodLifecycle runs the pod scenarios that can share one node, in parallel.
@@ -39,7 +40,7 @@ func TestPodLifecycle(t *testing.T) {
 			t.Fatalf("lastState = %+v", cs.LastTerminationState)
 		}
 		if !strings.Contains(cs.State.Waiting.Message, "back-off") || got.Status.Phase != corev1.PodRunning {
-			t.Fatalf("status = %s", describe(got))
+			t.Fatalf("status = %s", framework.DescribePod(got))
 		}
 		if logs := n.logs(got, "main", true); !strings.Contains(logs, "crashing") {
 			t.Fatalf("previous logs = %q", logs)
@@ -141,7 +142,7 @@ func TestPodLifecycle(t *testing.T) {
 		n.create(pod)
 		got := n.waitPhase(pod, corev1.PodFailed)
 		if got.Status.Reason != "DeadlineExceeded" {
-			t.Fatalf("status = %s", describe(got))
+			t.Fatalf("status = %s", framework.DescribePod(got))
 		}
 	})
 
@@ -232,11 +233,11 @@ func TestPodLifecycle(t *testing.T) {
 			return len(p.Status.ContainerStatuses) > 0 && p.Status.ContainerStatuses[0].State.Running != nil
 		})
 		if podReady(running) && time.Since(running.Status.ContainerStatuses[0].State.Running.StartedAt.Time) < 2*time.Second {
-			t.Fatalf("ready before the probe could pass: %s", describe(running))
+			t.Fatalf("ready before the probe could pass: %s", framework.DescribePod(running))
 		}
 		got := n.waitReady(pod)
 		if cs := got.Status.ContainerStatuses[0]; !cs.Ready || cs.RestartCount != 0 {
-			t.Fatalf("status = %s", describe(got))
+			t.Fatalf("status = %s", framework.DescribePod(got))
 		}
 		n.exec(got, "main", "rm", "/www/ready")
 		n.waitPod(pod, 30*time.Second, "not ready again", func(p *corev1.Pod) bool { return !podReady(p) })
@@ -258,7 +259,7 @@ func TestPodLifecycle(t *testing.T) {
 		got := n.waitReady(pod)
 		cs := got.Status.ContainerStatuses[0]
 		if cs.Started == nil || !*cs.Started || cs.RestartCount != 0 {
-			t.Fatalf("status = %s", describe(got))
+			t.Fatalf("status = %s", framework.DescribePod(got))
 		}
 	})
 
@@ -367,7 +368,7 @@ func TestPodLifecycle(t *testing.T) {
 		n.create(pod)
 		got := n.waitPhase(pod, corev1.PodFailed)
 		if got.Status.Reason != "Evicted" || !strings.Contains(got.Status.Message, `Usage of EmptyDir volume "cache" exceeds the limit "1Mi"`) {
-			t.Fatalf("status = %s %q", describe(got), got.Status.Message)
+			t.Fatalf("status = %s %q", framework.DescribePod(got), got.Status.Message)
 		}
 	})
 
@@ -392,7 +393,7 @@ func TestPodLifecycle(t *testing.T) {
 		n.create(pod)
 		got := n.waitPhase(pod, corev1.PodSucceeded)
 		if term := got.Status.ContainerStatuses[0].State.Terminated; term == nil || term.ExitCode != 0 {
-			t.Fatalf("app container = %s", describe(got))
+			t.Fatalf("app container = %s", framework.DescribePod(got))
 		}
 		if logs := n.logs(got, "main", false); logs != "ok\n" {
 			t.Fatalf("app logs = %q", logs)

@@ -17,6 +17,7 @@ import (
 	"capstan/internal/agent"
 	"capstan/internal/server"
 	capstantesting "capstan/internal/testing"
+	"capstan/test/e2e/framework"
 )
 
 // containerID is the runtime ID of a pod's first container, from its status.
@@ -53,7 +54,7 @@ func TestAgentRestartKeepsContainersAndCleansUp(t *testing.T) {
 	})
 	after := n.waitReady(survivor)
 	if containerID(after) != containerID(before) || after.Status.ContainerStatuses[0].RestartCount != 0 {
-		t.Fatalf("the agent restart restarted the container: before %s, after %s", describe(before), describe(after))
+		t.Fatalf("the agent restart restarted the container: before %s, after %s", framework.DescribePod(before), framework.DescribePod(after))
 	}
 
 	// A container stopped behind the kubelet's back is restarted by its policy.

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"capstan/test/e2e/framework"
 )
 
 func TestPodRunsToCompletionAndItsLogsShow(t *testing.T) {
@@ -21,7 +23,7 @@ func TestPodRunsToCompletionAndItsLogsShow(t *testing.T) {
 		t.Errorf("containerID %q imageID %q", cs.ContainerID, cs.ImageID)
 	}
 	if done.Status.PodIP == "" || done.Status.HostIP == "" || done.Status.StartTime == nil || done.Status.QOSClass != corev1.PodQOSBestEffort {
-		t.Errorf("status = %s", describe(done))
+		t.Errorf("status = %s", framework.DescribePod(done))
 	}
 	logs := n.logs(done, "main", false)
 	if !strings.Contains(logs, "hello from hello") || !strings.Contains(logs, "to stderr") {
