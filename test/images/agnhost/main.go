@@ -3,6 +3,7 @@
 //
 //	agnhost [netexec] [--http-port=8080] [--udp-port=8081] [--fail-health-after=D] [--delay-shutdown=D]
 //	agnhost pause
+//	agnhost client [flags] TARGET   (see client.go)
 //
 // netexec serves HTTP:
 //
@@ -57,6 +58,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "pause":
 		<-ctx.Done()
 		return 0
+	case "client":
+		return client(ctx, args, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "agnhost: unknown command %q (netexec, pause)\n", cmd)
 	return 2
