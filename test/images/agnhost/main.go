@@ -55,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "netexec":
 		return netexec(ctx, args, stdout, stderr)
+	case "grpc-health":
+		return grpcHealth(ctx, args, stdout, stderr)
 	case "pause":
 		<-ctx.Done()
 		return 0
