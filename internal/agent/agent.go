@@ -81,8 +81,6 @@ type Options struct {
 	// pod of the runtime (and the pod network's routes and rules) before returning. Nil:
 	// never; pods keep running while the agent restarts.
 	StopPodsOnExit func() bool
-	// PauseCacheDir keeps the built pause image. Default <DataDir>/agent/images-cache.
-	PauseCacheDir string
 	// Kubelet adjusts the kubelet's options after the agent's (tests shorten periods).
 	Kubelet func(*kubelet.Options)
 	// Logger. Default slog.Default().
@@ -127,9 +125,6 @@ func (o *Options) complete() error {
 	}
 	if o.KubeletAddress == "" {
 		o.KubeletAddress = ":" + strconv.Itoa(kubeletserver.DefaultPort)
-	}
-	if o.PauseCacheDir == "" {
-		o.PauseCacheDir = filepath.Join(agentDir, "images-cache")
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -252,7 +247,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	importer := &images.Importer{Address: socket, Logger: opts.Logger}
-	if imported, err := images.EnsurePause(ctx, criClient.Images, importer, opts.PauseCacheDir); err != nil {
+	if imported, err := images.EnsurePause(ctx, criClient.Images, importer); err != nil {
 		if opts.ContainerRuntimeEndpoint == "" {
 			return err
 		}

@@ -16,6 +16,10 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // Namespace is containerd's namespace of the CRI plugin: images imported anywhere else are
@@ -59,6 +63,25 @@ func (im *Importer) Import(ctx context.Context, file string) ([]string, error) {
 		defer zr.Close()
 		in = zr
 	}
+	return im.importStream(ctx, file, in)
+}
+
+// ImportImage imports img, tagged ref, without writing it to a file.
+func (im *Importer) ImportImage(ctx context.Context, ref string, img v1.Image) error {
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		return fmt.Errorf("image name %q: %w", ref, err)
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(tarball.Write(tag, img, pw)) }()
+	defer pr.Close()
+	_, err = im.importStream(ctx, ref, pr)
+	return err
+}
+
+// importStream feeds one uncompressed tarball to `ctr images import`; what names it in
+// errors.
+func (im *Importer) importStream(ctx context.Context, what string, in io.Reader) ([]string, error) {
 	ctr := im.Ctr
 	if ctr == "" {
 		ctr = "ctr"
@@ -69,7 +92,7 @@ func (im *Importer) Import(ctx context.Context, file string) ([]string, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("importing %s: %w: %s", file, err, strings.TrimSpace(stderr.String()))
+		return nil, fmt.Errorf("importing %s: %w: %s", what, err, strings.TrimSpace(stderr.String()))
 	}
 	// ctr prints "unpacking <name> (sha256:...)...done" per image.
 	var names []string

@@ -93,9 +93,6 @@ func WithAgent(f func(*agent.Options)) Option {
 	return func(s *settings) { s.agent = append(s.agent, f) }
 }
 
-// pauseCache keeps the built pause image between the test binaries of one machine.
-var pauseCache = filepath.Join(os.TempDir(), "capstan-e2e-pause-cache")
-
 // Start starts a control plane and a node whose containerd has the test images, and waits
 // until the node is Ready. Everything is stopped and removed when the test ends. It skips
 // the test when the machine cannot run pods (see RequireRoot).
@@ -160,7 +157,7 @@ func Start(t testing.TB, options ...Option) *Cluster {
 		ContainerdSocket: filepath.Join(c.runDir, "containerd.sock"), ContainerdState: filepath.Join(c.runDir, "state"),
 		PodLogsDir: filepath.Join(c.dataDir, "pod-logs"), KubeletAddress: net.JoinHostPort(nodeIP.String(), "0"),
 		KubeletServingCert: &serving.TLS, ClientCA: pool,
-		PodNetwork: string(network.BackendNone), StopPodsOnExit: c.stopPods.Load, PauseCacheDir: pauseCache,
+		PodNetwork: string(network.BackendNone), StopPodsOnExit: c.stopPods.Load,
 		Logger: Logger(t),
 		Kubelet: func(o *kubelet.Options) {
 			o.NodeStatusUpdateFrequency = 2 * time.Second

@@ -130,9 +130,6 @@ type node struct {
 	done   chan error
 }
 
-// pauseCache keeps the built pause image between the tests of one run.
-var pauseCache = filepath.Join(os.TempDir(), "capstan-e2e-pause-cache")
-
 // nodeOption adjusts how startNode runs the server or the agent.
 type nodeOption struct {
 	server func(*server.Options)
@@ -188,7 +185,7 @@ func startNode(t *testing.T, options ...nodeOption) *node {
 		Config: cfg, DataDir: n.dataDir, NodeName: n.name, NodeIP: nodeIP.String(),
 		ContainerdSocket: filepath.Join(n.runDir, "containerd.sock"), ContainerdState: filepath.Join(n.runDir, "state"),
 		PodLogsDir: filepath.Join(n.dataDir, "pod-logs"), KubeletAddress: "127.0.0.1:0",
-		PodNetwork: string(network.BackendNone), StopPodsOnExit: n.stopPods.Load, PauseCacheDir: pauseCache,
+		PodNetwork: string(network.BackendNone), StopPodsOnExit: n.stopPods.Load,
 		// The service proxy has tests of its own; the node tests need no Service rules.
 		ProxyMode: "none",
 		Logger:    framework.Logger(t),
