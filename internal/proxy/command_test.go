@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func TestCommandSaysWhichModesAreNotBuilt(t *testing.T) {
+func TestCommandRejectsAnUnknownMode(t *testing.T) {
 	t.Parallel()
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
 	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
@@ -20,8 +20,7 @@ current-context: c
 		t.Fatal(err)
 	}
 	for mode, want := range map[string]string{
-		"userspace": "--proxy-mode userspace is not built yet; this build has: iptables, nftables",
-		"ipvs":      `unknown --proxy-mode "ipvs" (one of iptables, nftables, userspace)`,
+		"ipvs": `unknown --proxy-mode "ipvs" (one of iptables, nftables, userspace)`,
 	} {
 		cmd := NewCommand()
 		cmd.SetArgs([]string{"--kubeconfig", kubeconfig, "--proxy-mode", mode, "--healthz-bind-address", "", "--metrics-bind-address", ""})

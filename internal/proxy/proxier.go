@@ -10,6 +10,7 @@ import (
 	"capstan/internal/proxy/iptables"
 	"capstan/internal/proxy/nftables"
 	"capstan/internal/proxy/runner"
+	"capstan/internal/proxy/userspace"
 )
 
 // Proxier is one proxy mode: it makes the node forward as a desired.State says. The sync
@@ -41,13 +42,15 @@ const (
 var Modes = []string{ModeIPTables, ModeNFTables, ModeUserspace}
 
 // builtModes are the modes this binary can run.
-func builtModes() []string { return []string{ModeIPTables, ModeNFTables} }
+func builtModes() []string { return []string{ModeIPTables, ModeNFTables, ModeUserspace} }
 
 // modeConfig is what a mode constructor gets.
 type modeConfig struct {
 	runner        runner.Runner
 	masqueradeBit int
-	logger        *slog.Logger
+	// sockets opens the userspace mode's sockets (nil: the host's).
+	sockets userspace.Sockets
+	logger  *slog.Logger
 }
 
 // newProxier builds the named mode.
@@ -58,7 +61,7 @@ func newProxier(mode string, c modeConfig) (Proxier, error) {
 	case ModeNFTables:
 		return nftables.New(nftables.Options{Runner: c.runner, MasqueradeBit: c.masqueradeBit, Logger: c.logger})
 	case ModeUserspace:
-		return nil, fmt.Errorf("--proxy-mode %s is not built yet; this build has: %s", mode, strings.Join(builtModes(), ", "))
+		return userspace.New(userspace.Options{Runner: c.runner, Sockets: c.sockets, Logger: c.logger})
 	}
 	return nil, fmt.Errorf("unknown --proxy-mode %q (one of %s)", mode, strings.Join(Modes, ", "))
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,6 +28,7 @@ import (
 
 	"capstan/internal/proxy/desired"
 	"capstan/internal/proxy/runner"
+	"capstan/internal/proxy/userspace"
 )
 
 // Options configures the proxy. The zero value of every field but Config has the
@@ -59,6 +61,9 @@ type Options struct {
 	// ListenHealthCheck opens the listener of a health-check node port (LoadBalancer
 	// services with the Local external traffic policy). Default: TCP on every address.
 	ListenHealthCheck func(port int32) (net.Listener, error)
+	// Sockets opens the userspace mode's proxy sockets and its connections to endpoints
+	// (e.g. inside the network namespace Runner acts in). Default: the host's.
+	Sockets userspace.Sockets
 	// Registry the metrics are registered on. Default: a registry of the proxy's own.
 	Registry *prometheus.Registry
 	// Runner runs the mode's tools and conntrack (e.g. inside a network namespace).
@@ -133,9 +138,14 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	proxier, err := newProxier(opts.Mode, modeConfig{runner: opts.Runner, masqueradeBit: opts.MasqueradeBit, logger: log})
+	proxier, err := newProxier(opts.Mode, modeConfig{runner: opts.Runner, masqueradeBit: opts.MasqueradeBit, sockets: opts.Sockets, logger: log})
 	if err != nil {
 		return err
+	}
+	// A mode that forwards in this process (userspace) stops when the proxy does; its
+	// rules stay, like every mode's.
+	if c, ok := proxier.(io.Closer); ok {
+		defer c.Close()
 	}
 	// Rules of another mode (an earlier run with another --proxy-mode) would shadow ours.
 	if err := cleanupModes(ctx, opts.Runner, log, opts.Mode); err != nil {

@@ -3,7 +3,6 @@ package desired_test
 import (
 	"flag"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,45 +30,9 @@ func TestComputeGolden(t *testing.T) {
 			in := desiredtest.Load(t, filepath.Join("testdata", tc.name+".yaml"))
 			in.PodCIDRs = tc.podCIDRs
 			got := desired.Compute(in).Dump()
-			golden := filepath.Join("testdata", tc.name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != string(want) {
-				t.Errorf("Compute(%s) differs from %s (go test -update rewrites it):\n%s", tc.name, golden, lineDiff(string(want), got))
-			}
+			desiredtest.CheckGolden(t, filepath.Join("testdata", tc.name+".golden"), got, *update)
 		})
 	}
-}
-
-// lineDiff lists the lines only in want (-) and only in got (+).
-func lineDiff(want, got string) string {
-	in := func(s string) map[string]int {
-		m := map[string]int{}
-		for _, l := range strings.Split(s, "\n") {
-			m[l]++
-		}
-		return m
-	}
-	w, g := in(want), in(got)
-	var b strings.Builder
-	for _, l := range strings.Split(want, "\n") {
-		if g[l] == 0 {
-			b.WriteString("- " + l + "\n")
-		}
-	}
-	for _, l := range strings.Split(got, "\n") {
-		if w[l] == 0 {
-			b.WriteString("+ " + l + "\n")
-		}
-	}
-	return b.String()
 }
 
 // ep is an endpoint on node at ip with the given conditions ("r" ready, "s" serving, "t"

@@ -1,0 +1,297 @@
+package userspace
+
+import (
+	"bytes"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"capstan/internal/proxy/desired"
+)
+
+// The chains of the mode, all written whole on a full sync.
+const (
+	chainPortalsContainer  = "KUBE-PORTALS-CONTAINER"
+	chainPortalsHost       = "KUBE-PORTALS-HOST"
+	chainNodePortContainer = "KUBE-NODEPORT-CONTAINER"
+	chainNodePortHost      = "KUBE-NODEPORT-HOST"
+	chainFilter            = "KUBE-PORTALS-FILTER"
+)
+
+// ownedChains are the mode's chains per table, in declaration order.
+var ownedChains = []struct {
+	table  string
+	chains []string
+}{
+	{"filter", []string{chainFilter}},
+	{"nat", []string{chainPortalsContainer, chainPortalsHost, chainNodePortContainer, chainNodePortHost}},
+}
+
+// jump is a rule in a built-in chain that sends traffic into one of the mode's chains.
+type jump struct {
+	table, chain string
+	// last appends the rule instead of inserting it first.
+	last bool
+	args []string
+}
+
+func jumps() []jump {
+	c := func(s string) []string { return []string{"-m", "comment", "--comment", s} }
+	newConn := []string{"-m", "conntrack", "--ctstate", "NEW"}
+	local := []string{"-m", "addrtype", "--dst-type", "LOCAL"}
+	to := func(parts [][]string, chain string) []string { return append(slices.Concat(parts...), "-j", chain) }
+	portals, nodePorts := c("kubernetes service portals"), c("kubernetes service node ports; NOTE: this must be the last rule in this chain")
+	return []jump{
+		{"filter", "INPUT", false, to([][]string{newConn, portals}, chainFilter)},
+		{"filter", "FORWARD", false, to([][]string{newConn, portals}, chainFilter)},
+		{"filter", "OUTPUT", false, to([][]string{newConn, portals}, chainFilter)},
+		{"nat", "PREROUTING", false, to([][]string{portals}, chainPortalsContainer)},
+		{"nat", "PREROUTING", true, to([][]string{local, nodePorts}, chainNodePortContainer)},
+		{"nat", "OUTPUT", false, to([][]string{portals}, chainPortalsHost)},
+		{"nat", "OUTPUT", true, to([][]string{local, nodePorts}, chainNodePortHost)},
+	}
+}
+
+// restoreLine is the jump as an iptables-restore line that adds it.
+func (j jump) restoreLine() string {
+	op := "-I " + j.chain + " 1"
+	if j.last {
+		op = "-A " + j.chain
+	}
+	var b strings.Builder
+	b.WriteString(op)
+	for _, a := range j.args {
+		if strings.ContainsAny(a, " \"") {
+			a = strconv.Quote(a)
+		}
+		b.WriteString(" " + a)
+	}
+	return b.String()
+}
+
+// rule is one rule in one of the mode's chains; spec is its text after the chain name, the
+// same for adding (-A) and deleting (-D) it.
+type rule struct {
+	table, chain, spec string
+}
+
+// ports are the proxy ports of a service port: internal for its cluster IP, external for
+// its node port, external IPs and load-balancer IPs (0 when it has none of them).
+type ports struct{ internal, external int }
+
+// ruleSet is the rules of every service port the mode serves.
+type ruleSet map[desired.ServicePortName][]rule
+
+func comment(s string) string { return `-m comment --comment "` + s + `"` }
+
+// serviceRules renders one service port whose traffic goes to the proxy ports p. podCIDR
+// (may be invalid) is the pods' range: pods still reach a port whose external traffic is
+// dropped under the Local policy.
+func serviceRules(sp *desired.ServicePort, p ports, podCIDR netip.Prefix) []rule {
+	var out []rule
+	add := func(table, chain string, parts ...string) {
+		parts = slices.DeleteFunc(parts, func(s string) bool { return s == "" })
+		out = append(out, rule{table, chain, strings.Join(parts, " ")})
+	}
+	name := sp.Name.String()
+	proto := strings.ToLower(string(sp.Name.Protocol))
+	match := "-m " + proto + " -p " + proto
+	port := strconv.Itoa(int(sp.Port))
+
+	clusterIP := hostPrefix(sp.ClusterIP)
+	if act := sp.InternalAction(); act == desired.Forward {
+		to := redirect(p.internal)
+		add("nat", chainPortalsContainer, comment(name+" cluster IP"), match, "-d", clusterIP, "--dport", port, to)
+		add("nat", chainPortalsHost, comment(name+" cluster IP"), match, "-d", clusterIP, "--dport", port, to)
+	} else {
+		add("filter", chainFilter, comment(name+noEndpoints(act)), match, "-d", clusterIP, "--dport", port, "-j", target(act))
+	}
+	if !sp.ExternallyAccessible() {
+		return out
+	}
+
+	act := sp.ExternalAction()
+	to := redirect(p.external)
+	// The sources whose traffic is sent to the proxy, from pods and the outside (container)
+	// and from the node itself (host); "" is every source. Without a local endpoint under
+	// the Local policy only pods and the node are served, by any endpoint.
+	container, host := []string{""}, []string{""}
+	if act == desired.Drop {
+		container = nil
+		if podCIDR.IsValid() {
+			container = []string{"-s " + podCIDR.String()}
+		}
+	}
+	if act == desired.Reject {
+		container, host = nil, nil
+	}
+	address := func(kind string, ip netip.Addr, ranges []netip.Prefix) {
+		cont, hst := container, host
+		if len(ranges) > 0 && act != desired.Reject {
+			hst = nil
+			for _, r := range ranges {
+				hst = append(hst, "-s "+r.String())
+			}
+			if act == desired.Forward {
+				cont = hst
+			}
+		}
+		dst := hostPrefix(ip)
+		for _, src := range cont {
+			add("nat", chainPortalsContainer, comment(name+" "+kind), src, match, "-d", dst, "--dport", port, to)
+		}
+		for _, src := range hst {
+			add("nat", chainPortalsHost, comment(name+" "+kind), src, match, "-d", dst, "--dport", port, to)
+		}
+		switch {
+		case act != desired.Forward:
+			add("filter", chainFilter, comment(name+noEndpoints(act)), match, "-d", dst, "--dport", port, "-j", target(act))
+		case len(ranges) > 0:
+			add("filter", chainFilter, comment(name+" traffic not from loadBalancerSourceRanges"), match, "-d", dst, "--dport", port, "-j DROP")
+		}
+	}
+	for _, ip := range sp.ExternalIPs {
+		address("external IP", ip, nil)
+	}
+	for _, ip := range sp.LoadBalancerIPs {
+		address("loadbalancer IP", ip, sp.LoadBalancerSourceRanges)
+	}
+	if sp.NodePort != 0 {
+		np := strconv.Itoa(int(sp.NodePort))
+		for _, src := range container {
+			add("nat", chainNodePortContainer, comment(name), src, match, "--dport", np, to)
+		}
+		for _, src := range host {
+			add("nat", chainNodePortHost, comment(name), src, match, "--dport", np, to)
+		}
+		if act != desired.Forward {
+			add("filter", chainFilter, comment(name+noEndpoints(act)), "-m addrtype --dst-type LOCAL", match, "--dport", np, "-j", target(act))
+		}
+	}
+	return out
+}
+
+func redirect(port int) string { return "-j REDIRECT --to-ports " + strconv.Itoa(port) }
+
+func hostPrefix(ip netip.Addr) string { return netip.PrefixFrom(ip, ip.BitLen()).String() }
+
+func noEndpoints(a desired.Action) string {
+	if a == desired.Drop {
+		return " has no local endpoints"
+	}
+	return " has no endpoints"
+}
+
+func target(a desired.Action) string {
+	if a == desired.Drop {
+		return "DROP"
+	}
+	return "REJECT"
+}
+
+// sortedNames are the service ports of the sets, sorted, each once.
+func sortedNames(sets ...ruleSet) []desired.ServicePortName {
+	var out []desired.ServicePortName
+	for _, s := range sets {
+		for n := range s {
+			out = append(out, n)
+		}
+	}
+	slices.SortFunc(out, func(a, b desired.ServicePortName) int {
+		switch {
+		case a.Less(b):
+			return -1
+		case b.Less(a):
+			return 1
+		}
+		return 0
+	})
+	return slices.Compact(out)
+}
+
+// tableText collects the lines of iptables-restore input per table.
+type tableText map[string]*bytes.Buffer
+
+func (t tableText) add(table string, line string) {
+	if t[table] == nil {
+		t[table] = &bytes.Buffer{}
+	}
+	t[table].WriteString(line)
+	t[table].WriteByte('\n')
+}
+
+// render writes the tables in ownedChains order; nil when there is nothing to write.
+func (t tableText) render() []byte {
+	var b bytes.Buffer
+	for _, o := range ownedChains {
+		if t[o.table] == nil {
+			continue
+		}
+		b.WriteString("*" + o.table + "\n")
+		b.Write(t[o.table].Bytes())
+		b.WriteString("COMMIT\n")
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	return b.Bytes()
+}
+
+// fullRestore is the iptables-restore input that rewrites every chain of the mode with rs,
+// and adds the missing jumps to them after the chains are filled.
+func fullRestore(rs ruleSet, missing []jump) []byte {
+	t := tableText{}
+	for _, o := range ownedChains {
+		for _, c := range o.chains {
+			t.add(o.table, ":"+c+" - [0:0]")
+		}
+	}
+	for _, n := range sortedNames(rs) {
+		for _, r := range rs[n] {
+			t.add(r.table, "-A "+r.chain+" "+r.spec)
+		}
+	}
+	for _, j := range missing {
+		t.add(j.table, j.restoreLine())
+	}
+	return t.render()
+}
+
+// partialRestore is the iptables-restore input that moves the chains from prev to next:
+// it deletes the rules only prev has and adds those only next has, touching no other
+// service port's rules. nil when nothing changes.
+func partialRestore(prev, next ruleSet) []byte {
+	deletes, adds := tableText{}, tableText{}
+	for _, n := range sortedNames(prev, next) {
+		old, cur := prev[n], next[n]
+		if slices.Equal(old, cur) {
+			continue
+		}
+		for _, r := range old {
+			if !slices.Contains(cur, r) {
+				deletes.add(r.table, "-D "+r.chain+" "+r.spec)
+			}
+		}
+		for _, r := range cur {
+			if !slices.Contains(old, r) {
+				adds.add(r.table, "-A "+r.chain+" "+r.spec)
+			}
+		}
+	}
+	for table, b := range adds {
+		deletes.add(table, strings.TrimSuffix(b.String(), "\n"))
+	}
+	return deletes.render()
+}
+
+// countRules counts the rules of rs per table.
+func countRules(rs ruleSet) map[string]int {
+	out := map[string]int{"filter": 0, "nat": 0}
+	for _, rules := range rs {
+		for _, r := range rules {
+			out[r.table]++
+		}
+	}
+	return out
+}
