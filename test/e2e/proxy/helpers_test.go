@@ -25,6 +25,7 @@ import (
 
 	"capstan/internal/proxy"
 	"capstan/internal/proxy/runner"
+	"capstan/internal/proxy/userspace"
 	capstantesting "capstan/internal/testing"
 )
 
@@ -139,6 +140,25 @@ func (n ns) do(fn func() error) error {
 		errc <- err
 	}()
 	return <-errc
+}
+
+// nsSockets opens the userspace mode's sockets inside the namespace: its proxy ports and
+// its connections to endpoints.
+type nsSockets struct{ n ns }
+
+func (s nsSockets) Listen(ctx context.Context, network, address string) (ln net.Listener, err error) {
+	err = s.n.do(func() (err error) { ln, err = userspace.HostSockets{}.Listen(ctx, network, address); return err })
+	return ln, err
+}
+
+func (s nsSockets) ListenPacket(ctx context.Context, network, address string) (pc net.PacketConn, err error) {
+	err = s.n.do(func() (err error) { pc, err = userspace.HostSockets{}.ListenPacket(ctx, network, address); return err })
+	return pc, err
+}
+
+func (s nsSockets) Dial(ctx context.Context, network, address string) (c net.Conn, err error) {
+	err = s.n.do(func() (err error) { c, err = userspace.HostSockets{}.Dial(ctx, network, address); return err })
+	return c, err
 }
 
 // node is a fake node: a namespace with a bridge of pods and an uplink to a client
@@ -295,9 +315,13 @@ func (u *udpClient) ask(addr string, timeout time.Duration) (string, error) {
 	}
 	_ = u.conn.SetReadDeadline(time.Now().Add(timeout))
 	buf := make([]byte, 100)
-	k, _, err := u.conn.ReadFromUDP(buf)
+	k, from, err := u.conn.ReadFromUDP(buf)
 	if err != nil {
 		return "", err
+	}
+	// The answer must come from the address asked, or a connected socket would drop it.
+	if from.String() != ua.String() {
+		return "", fmt.Errorf("answer from %s, want from %s", from, ua)
 	}
 	name, _, _ := strings.Cut(string(buf[:k]), " ")
 	return name, nil
@@ -329,8 +353,9 @@ func (c *cluster) startProxy(t *testing.T, mode string) {
 		done <- proxy.Run(ctx, proxy.Options{
 			Config: c.server.Config, NodeName: nodeName, Mode: mode,
 			MinSyncPeriod: 20 * time.Millisecond, ClusterCIDR: podCIDR,
-			Runner: runner.Exec{Prefix: []string{"ip", "netns", "exec", c.node.NS.Name}},
-			Logger: slog.Default().With("test", t.Name()),
+			Runner:  runner.Exec{Prefix: []string{"ip", "netns", "exec", c.node.NS.Name}},
+			Sockets: nsSockets{c.node.NS},
+			Logger:  slog.Default().With("test", t.Name()),
 		})
 	}()
 	var once sync.Once

@@ -23,6 +23,11 @@ func TestProxyNFTables(t *testing.T) {
 	testProxy(t, "nftables", func(n ns) string { return n.run(t, "nft", "list", "ruleset") })
 }
 
+func TestProxyUserspace(t *testing.T) {
+	requireRoot(t, "iptables", "iptables-restore", "iptables-save", "nft")
+	testProxy(t, "userspace", func(n ns) string { return n.run(t, "iptables-save") })
+}
+
 func TestProxySwitchingModesCleansTheOldOne(t *testing.T) {
 	requireRoot(t, "nft", "iptables-save")
 	c := startCluster(t, "iptables")
@@ -48,10 +53,23 @@ func TestProxySwitchingModesCleansTheOldOne(t *testing.T) {
 	})
 	c.stop()
 
-	c.startProxy(t, "iptables")
-	eventually(t, "the nftables table gone", func() error {
+	c.startProxy(t, "userspace")
+	eventually(t, "the nftables table gone and the userspace chains there", func() error {
 		if strings.Contains(c.node.NS.run(t, "nft", "list", "tables"), "kube-proxy") {
 			return fmt.Errorf("the kube-proxy table is left")
+		}
+		if !strings.Contains(c.node.NS.run(t, "iptables-save", "-t", "nat"), "KUBE-PORTALS-CONTAINER") {
+			return fmt.Errorf("no userspace chains yet")
+		}
+		return nil
+	})
+	waitReachable(t, c.node.NS, clusterAddr(svc))
+	c.stop()
+
+	c.startProxy(t, "iptables")
+	eventually(t, "the userspace chains gone", func() error {
+		if dump := c.node.NS.run(t, "iptables-save"); strings.Contains(dump, "KUBE-PORTALS-") || strings.Contains(dump, "KUBE-NODEPORT-") {
+			return fmt.Errorf("userspace rules left")
 		}
 		return nil
 	})
@@ -60,6 +78,11 @@ func TestProxySwitchingModesCleansTheOldOne(t *testing.T) {
 
 // testProxy runs every scenario against one fake node; rules dumps the mode's rules.
 func testProxy(t *testing.T, mode string, rules func(ns) string) {
+	// In the userspace mode every connection to an endpoint is the proxy's own, so the
+	// endpoint sees the node's address on the pods' bridge whoever the client is: there is
+	// no source to keep or masquerade.
+	const proxyAddr = "10.42.0.1"
+	userspace := mode == "userspace"
 	c := startCluster(t, mode)
 	n := c.node
 	p1, p2, p3 := n.addPod(t), n.addPod(t), n.addPod(t)
@@ -87,10 +110,14 @@ func testProxy(t *testing.T, mode string, rules func(ns) string) {
 			t.Errorf("60 connections reached %v, want all three pods", seen)
 		}
 		// A pod reaching the service keeps its address (no masquerade inside the pod range).
+		want := p1.IP
+		if userspace {
+			want = proxyAddr
+		}
 		eventually(t, "a pod reaches the service unmasqueraded", func() error {
 			_, from, err := dial(p1.NS, addr, 200*time.Millisecond)
-			if err == nil && from != p1.IP {
-				return fmt.Errorf("the endpoint saw %s, want %s", from, p1.IP)
+			if err == nil && from != want {
+				return fmt.Errorf("the endpoint saw %s, want %s", from, want)
 			}
 			return err
 		})
@@ -226,8 +253,12 @@ func testProxy(t *testing.T, mode string, rules func(ns) string) {
 		c.endpoints(svc, ep{pod: p1, ready: true})
 		addr := net.JoinHostPort(n.IP, strconv.Itoa(int(svc.Spec.Ports[0].NodePort)))
 		waitReachable(t, n.Client, addr)
-		if _, from, err := dial(n.Client, addr, time.Second); err != nil || from != clientIP {
-			t.Errorf("the endpoint saw %q (%v), want the client's own %s", from, err, clientIP)
+		want := clientIP
+		if userspace {
+			want = proxyAddr
+		}
+		if _, from, err := dial(n.Client, addr, time.Second); err != nil || from != want {
+			t.Errorf("the endpoint saw %q (%v), want %s", from, err, want)
 		}
 		// The only endpoint moves to another node: outside traffic is dropped (a timeout,
 		// not a refusal: another node may still serve it), while the node itself still

@@ -58,3 +58,12 @@ func TestGoldenNFTablesScriptsLoad(t *testing.T) {
 	load(t, n, golden(t, "nftables", "services.nft"), "nft", "-f", "-")
 	load(t, n, golden(t, "nftables", "partial.nft"), "nft", "-f", "-")
 }
+
+func TestGoldenUserspaceRulesLoad(t *testing.T) {
+	requireRoot(t, "iptables-restore")
+	n := newNS(t, "golden")
+	// The partial one deletes rules the full one wrote.
+	for _, f := range []string{"services.txt", "partial.txt"} {
+		load(t, n, golden(t, "userspace", f), "iptables-restore", "-w", "--noflush")
+	}
+}
