@@ -3,11 +3,15 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"capstan/internal/kubelet"
+	"capstan/internal/procmem"
 )
 
 // NewCommand returns `capstan agent`.
@@ -31,6 +35,9 @@ func NewCommand() *cobra.Command {
 			cfg.UserAgent = "capstan-agent"
 			cfg.QPS, cfg.Burst = 100, 200
 			opts.Config = cfg
+			opts.OnReady = func(*kubelet.Kubelet) {
+				go procmem.ReleaseCodeAfter(ctx, procmem.StartupSettle, slog.Default())
+			}
 			return Run(ctx, opts)
 		},
 	}

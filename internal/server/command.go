@@ -1,6 +1,7 @@
 package server
 
 import (
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -8,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"capstan/internal/agent"
+	"capstan/internal/procmem"
 )
 
 // NewCommand returns `capstan server`.
@@ -22,6 +24,9 @@ func NewCommand() *cobra.Command {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			opts.WriteKubeconfigMode = fileMode(mode)
+			opts.OnReady = func(Ready) {
+				go procmem.ReleaseCodeAfter(ctx, procmem.StartupSettle, slog.Default())
+			}
 			return Run(ctx, opts)
 		},
 	}
