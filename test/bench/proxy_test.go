@@ -15,6 +15,7 @@ import (
 	"capstan/internal/proxy/iptables"
 	"capstan/internal/proxy/nftables"
 	"capstan/internal/proxy/runner"
+	"capstan/internal/proxy/userspace"
 )
 
 // The proxy benchmarks program N services of 10 endpoints each into the netfilter tables
@@ -81,6 +82,32 @@ func BenchmarkProxyNFTables(b *testing.B) {
 				b.Fatal(err)
 			}
 			benchProxy(b, n, p.Sync, p.RuleCounts)
+		})
+	}
+}
+
+// BenchmarkProxyUserspace syncs like the other modes, and reports to-zero-ms: a partial
+// sync after one service port lost its endpoints. The rules go into the namespace's
+// tables; the proxy sockets (one per service port) open on the host's loopback.
+func BenchmarkProxyUserspace(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("services=%d", n), func(b *testing.B) {
+			run := benchNetns(b)
+			p, err := userspace.New(userspace.Options{Runner: run, Sockets: &loopbackSockets{}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { _ = p.Close() })
+			benchProxy(b, n, p.Sync, p.RuleCounts)
+			// An endpoint change touches no rule in this mode; a port scaled to zero does
+			// (its redirects deleted, a reject added).
+			zero := proxyState(n)
+			zero.Services[n/2].ClusterEndpoints, zero.Services[n/2].HasAnyEndpoints = nil, false
+			start := time.Now()
+			if err := p.Sync(b.Context(), zero); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(time.Since(start).Microseconds())/1000, "to-zero-ms")
 		})
 	}
 }
