@@ -3,18 +3,21 @@ package controllermanager
 import (
 	"fmt"
 	"net"
+	"os"
 	"os/signal"
 	"strconv"
 	"syscall"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"capstan/internal/pki"
 )
 
 // NewCommand returns `capstan controller-manager`, the controllers alone, like upstream's
 // kube-controller-manager.
 func NewCommand() *cobra.Command {
-	var kubeconfig, bindAddress string
+	var kubeconfig, bindAddress, saKeyFile, rootCAFile string
 	var securePort int
 	opts := Options{LeaderElect: true}
 	settings := DefaultSettings()
@@ -30,6 +33,9 @@ func NewCommand() *cobra.Command {
 				return fmt.Errorf("--kubeconfig: %w", err)
 			}
 			opts.Config = cfg
+			if err := loadKeyFiles(&settings, saKeyFile, rootCAFile); err != nil {
+				return err
+			}
 			opts.Settings = &settings
 			if securePort > 0 {
 				opts.SecureAddr = net.JoinHostPort(bindAddress, strconv.Itoa(securePort))
@@ -52,9 +58,30 @@ func NewCommand() *cobra.Command {
 	}
 	f.DurationVar(&settings.NodeMonitorGracePeriod, "node-monitor-grace-period", settings.NodeMonitorGracePeriod, "How long a node may be silent before it is marked Unknown")
 	f.IntVar(&settings.TerminatedPodGCThreshold, "terminated-pod-gc-threshold", settings.TerminatedPodGCThreshold, "Terminated pods kept before the pod garbage collector deletes the oldest")
+	f.StringVar(&saKeyFile, "service-account-private-key-file", "", "PEM private key that signs the tokens of service-account token secrets")
+	f.StringVar(&rootCAFile, "root-ca-file", "", "CA bundle published as kube-root-ca.crt and in token secrets (default: the kubeconfig's CA)")
 	f.StringVar(&settings.ClusterCIDR, "cluster-cidr", settings.ClusterCIDR, "Pod IP range that node IPAM divides into per-node ranges")
 	f.IntVar(&settings.NodeCIDRMaskSize, "node-cidr-mask-size", settings.NodeCIDRMaskSize, "Prefix length of each node's pod range")
 	return cmd
+}
+
+// loadKeyFiles reads --service-account-private-key-file and --root-ca-file into settings.
+func loadKeyFiles(settings *Settings, keyFile, caFile string) error {
+	if keyFile != "" {
+		key, err := pki.LoadServiceAccountKey(keyFile)
+		if err != nil {
+			return fmt.Errorf("--service-account-private-key-file: %w", err)
+		}
+		settings.ServiceAccountPrivateKey = key
+	}
+	if caFile != "" {
+		ca, err := os.ReadFile(caFile)
+		if err != nil {
+			return fmt.Errorf("--root-ca-file: %w", err)
+		}
+		settings.RootCAPEM = ca
+	}
+	return nil
 }
 
 // concurrencyFlags are upstream's --concurrent-*-syncs flags and the controller each sets.

@@ -2,6 +2,7 @@ package controllermanager
 
 import (
 	"context"
+	"crypto"
 	"log/slog"
 	"time"
 
@@ -64,8 +65,13 @@ type Settings struct {
 	// ClusterCIDR and NodeCIDRMaskSize for node IPAM. Default 10.42.0.0/16 and 24.
 	ClusterCIDR      string
 	NodeCIDRMaskSize int
-	// RootCAPEM is published as the kube-root-ca.crt ConfigMap in every namespace.
+	// RootCAPEM is published as the kube-root-ca.crt ConfigMap in every namespace and as
+	// ca.crt of token secrets (--root-ca-file). Default: the CA of Config.
 	RootCAPEM []byte
+	// ServiceAccountPrivateKey signs the tokens of token secrets
+	// (--service-account-private-key-file). Without it serviceaccount-token-controller
+	// does not run.
+	ServiceAccountPrivateKey crypto.Signer
 }
 
 // DefaultSettings returns upstream's defaults.

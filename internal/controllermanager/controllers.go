@@ -6,6 +6,7 @@ func All() []Controller {
 		{Name: "replicaset-controller", Aliases: []string{"replicaset"}, Start: startReplicaSet},
 		{Name: "replicationcontroller-controller", Aliases: []string{"replicationcontroller"}, Start: startReplicationController},
 		{Name: "deployment-controller", Aliases: []string{"deployment"}, Start: startDeployment},
+		{Name: "serviceaccount-token-controller", Aliases: []string{"serviceaccount-token"}, Start: startServiceAccountToken},
 		{Name: "serviceaccount-controller", Aliases: []string{"serviceaccount"}, Start: startServiceAccount},
 		{Name: "root-ca-certificate-publisher-controller", Aliases: []string{"root-ca-cert-publisher"}, Start: startRootCAPublisher},
 		{Name: "pod-garbage-collector-controller", Aliases: []string{"podgc"}, Start: startPodGC},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	satoken "capstan/internal/auth/serviceaccount"
 	"capstan/internal/controller/cronjob"
 	"capstan/internal/controller/garbagecollector"
 	"capstan/internal/controller/job"
@@ -12,6 +13,7 @@ import (
 	"capstan/internal/controller/podgc"
 	"capstan/internal/controller/rootca"
 	"capstan/internal/controller/serviceaccount"
+	"capstan/internal/controller/serviceaccounttoken"
 	"capstan/internal/controller/ttlafterfinished"
 )
 
@@ -32,19 +34,28 @@ func startServiceAccount(_ context.Context, c *Context) (runFunc, error) {
 	return ctrl.Run, nil
 }
 
-func startRootCAPublisher(_ context.Context, c *Context) (runFunc, error) {
-	// Like upstream without --root-ca-file: publish the CA the controller-manager itself
-	// trusts for the API server.
+// rootCA is the CA bundle published to namespaces and token secrets: the configured one,
+// else, like upstream without --root-ca-file, the CA the controller-manager itself trusts
+// for the API server.
+func rootCA(c *Context) ([]byte, error) {
 	ca := c.Settings.RootCAPEM
 	if len(ca) == 0 && c.Config != nil {
 		ca = c.Config.CAData
 		if len(ca) == 0 && c.Config.CAFile != "" {
 			data, err := os.ReadFile(c.Config.CAFile)
 			if err != nil {
-				return nil, fmt.Errorf("%s: reading the CA: %w", rootca.Name, err)
+				return nil, fmt.Errorf("reading the CA: %w", err)
 			}
 			ca = data
 		}
+	}
+	return ca, nil
+}
+
+func startRootCAPublisher(_ context.Context, c *Context) (runFunc, error) {
+	ca, err := rootCA(c)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", rootca.Name, err)
 	}
 	if len(ca) == 0 {
 		c.Logger.Info("no root CA known; not publishing kube-root-ca.crt", "controller", rootca.Name)
@@ -53,6 +64,31 @@ func startRootCAPublisher(_ context.Context, c *Context) (runFunc, error) {
 	ctrl, err := rootca.New(rootca.Options{
 		Client: c.Client, Informers: c.Informers, RootCA: ca,
 		Workers: c.Settings.Workers("root-ca-certificate-publisher"), Metrics: c.Metrics, Logger: c.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ctrl.Run, nil
+}
+
+// startServiceAccountToken runs the tokens controller, which needs the service-account
+// signing key; without one it does not run, as upstream.
+func startServiceAccountToken(_ context.Context, c *Context) (runFunc, error) {
+	if c.Settings.ServiceAccountPrivateKey == nil {
+		c.Logger.Info("no service-account private key; not filling token secrets", "controller", serviceaccounttoken.Name)
+		return nil, nil
+	}
+	issuer, err := satoken.NewIssuer(satoken.IssuerOptions{Key: c.Settings.ServiceAccountPrivateKey})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", serviceaccounttoken.Name, err)
+	}
+	ca, err := rootCA(c)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", serviceaccounttoken.Name, err)
+	}
+	ctrl, err := serviceaccounttoken.New(serviceaccounttoken.Options{
+		Client: c.Client, Informers: c.Informers, Issuer: issuer, RootCA: ca,
+		Workers: c.Settings.Workers("serviceaccount-token"), Metrics: c.Metrics, Logger: c.Logger,
 	})
 	if err != nil {
 		return nil, err

@@ -4,6 +4,8 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -47,4 +49,62 @@ func LoadOrCreateServiceAccountKey(path string) (crypto.Signer, error) {
 		return nil, fmt.Errorf("creating service-account key: %w", err)
 	}
 	return key, nil
+}
+
+// LoadServiceAccountKey reads the private key that signs service-account tokens from
+// path (PEM: PKCS#1, SEC1 or PKCS#8), for components that use the key but never make it
+// (the controller-manager's --service-account-private-key-file). A missing file is an error.
+func LoadServiceAccountKey(path string) (crypto.Signer, error) {
+	key, err := readKeyFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("loading service-account key: %w", err)
+	}
+	return key, nil
+}
+
+// LoadServiceAccountPublicKeys reads every key of a PEM file that may verify
+// service-account tokens, as upstream's --service-account-key-file: public keys (PKIX or
+// PKCS#1), certificates and private keys (their public halves). A file without any is an
+// error.
+func LoadServiceAccountPublicKeys(path string) ([]crypto.PublicKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("loading service-account public keys: %w", err)
+	}
+	var keys []crypto.PublicKey
+	for rest := data; ; {
+		var block *pem.Block
+		if block, rest = pem.Decode(rest); block == nil {
+			break
+		}
+		key, err := publicKeyOf(block)
+		if err != nil {
+			return nil, fmt.Errorf("service-account public keys %s: %w", path, err)
+		}
+		keys = append(keys, key)
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("service-account public keys %s: no keys found", path)
+	}
+	return keys, nil
+}
+
+func publicKeyOf(block *pem.Block) (crypto.PublicKey, error) {
+	switch block.Type {
+	case "PUBLIC KEY":
+		return x509.ParsePKIXPublicKey(block.Bytes)
+	case "RSA PUBLIC KEY":
+		return x509.ParsePKCS1PublicKey(block.Bytes)
+	case pemCertificate:
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		return cert.PublicKey, nil
+	}
+	key, err := parseKeyPEM(pem.EncodeToMemory(block))
+	if err != nil {
+		return nil, err
+	}
+	return key.Public(), nil
 }

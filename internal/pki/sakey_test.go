@@ -1,6 +1,8 @@
 package pki_test
 
 import (
+	"crypto"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
@@ -82,5 +84,63 @@ func TestLoadOrCreateServiceAccountKeyRefusesCorruptFiles(t *testing.T) {
 				t.Error("the corrupt file was overwritten")
 			}
 		})
+	}
+}
+
+func TestLoadServiceAccountKeyAndPublicKeys(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	key := newKey(t)
+	keyPath := filepath.Join(dir, "sa.key")
+	writeFile(t, keyPath, keyPEM(t, key), 0o600)
+	got, err := pki.LoadServiceAccountKey(keyPath)
+	if err != nil || !samePublic(got.Public(), key.Public()) {
+		t.Fatalf("LoadServiceAccountKey = %v, %v", got, err)
+	}
+	if _, err := pki.LoadServiceAccountKey(filepath.Join(dir, "missing")); err == nil {
+		t.Error("a missing key file loaded")
+	}
+
+	other := newKey(t)
+	pkix, err := x509.MarshalPKIXPublicKey(other.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := append(keyPEM(t, key), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pkix})...)
+	bundle = append(bundle, pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&rsaKey.PublicKey)})...)
+	ca := newCA(t, "ca")
+	bundle = append(bundle, ca.CertPEM...)
+	pubPath := filepath.Join(dir, "sa.pub")
+	writeFile(t, pubPath, bundle, 0o644)
+	pubs, err := pki.LoadServiceAccountPublicKeys(pubPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []crypto.PublicKey{key.Public(), other.Public(), &rsaKey.PublicKey, ca.Cert.PublicKey}
+	if len(pubs) != len(want) {
+		t.Fatalf("got %d keys, want %d", len(pubs), len(want))
+	}
+	for i := range want {
+		if !samePublic(pubs[i], want[i]) {
+			t.Errorf("key %d differs", i)
+		}
+	}
+	for name, content := range map[string]string{
+		"no PEM at all":        "garbage",
+		"a broken public key":  "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+		"a broken certificate": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+	} {
+		path := filepath.Join(dir, "bad.pub")
+		writeFile(t, path, []byte(content), 0o644)
+		if _, err := pki.LoadServiceAccountPublicKeys(path); err == nil || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: err = %v, want one naming the file", name, err)
+		}
+	}
+	if _, err := pki.LoadServiceAccountPublicKeys(filepath.Join(dir, "missing")); err == nil {
+		t.Error("a missing file loaded")
 	}
 }
