@@ -79,6 +79,15 @@ func (s *Server) decodeInto(w http.ResponseWriter, r *http.Request, data []byte,
 	return nil
 }
 
+// decodeBody reads the request body and decodes it into `into` (see decodeInto).
+func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, want schema.GroupVersionKind, into runtime.Object) error {
+	data, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	return s.decodeInto(w, r, data, r.Header.Get("Content-Type"), want, into)
+}
+
 // decodeOptions decodes DeleteOptions-like options from a body, falling back to the query.
 func (s *Server) decodeOptions(r *http.Request, data []byte, into runtime.Object) error {
 	if len(data) > 0 {

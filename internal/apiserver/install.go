@@ -57,6 +57,7 @@ func (s *Server) installResources(ctx context.Context) error {
 		h.store = store
 		s.handlers[gv.Group+"/"+gv.Version+"/"+res.Plural] = h
 	}
+	s.installReviews()
 	s.groups = buildGroups(s.handlers)
 	oa, err := openapi.NewHandler(openapi.Options{Scheme: s.scheme, Resources: s.opts.Resources, Version: s.opts.Version.GitVersion})
 	if err != nil {

@@ -32,6 +32,9 @@ type resourceHandler struct {
 	newObj, newList func() runtime.Object
 	// hooks of the few kinds with behaviour beyond a strategy (service allocation, ...).
 	hooks kindHooks
+	// unstored, when set, serves a resource that is never stored (the reviews): it has no
+	// store and answers creates only.
+	unstored func(ctx context.Context, w http.ResponseWriter, r *http.Request) error
 }
 
 func registryGR(resource string) schema.GroupResource {
@@ -58,6 +61,10 @@ func (h *resourceHandler) subresources() []subresource {
 		out = append(out, subresource{"proxy", "", "v1", "NodeProxyOptions", []string{"create", "delete", "get", "patch", "update"}})
 	case "namespaces":
 		out = append(out, subresource{"finalize", "", "v1", "Namespace", []string{"update"}})
+	case "serviceaccounts":
+		if h.s.tokenIssuer != nil {
+			out = append(out, subresource{"token", "authentication.k8s.io", "v1", "TokenRequest", []string{"create"}})
+		}
 	case "certificatesigningrequests":
 		out = append(out, subresource{"approval", g, v, k, []string{"get", "patch", "update"}})
 	}
@@ -102,6 +109,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	if h.unstored != nil {
+		s.serveUnstored(ctx, w, r, h, info)
+		return
+	}
 	if info.Verb == "create" || info.Verb == "update" || info.Verb == "patch" {
 		ctx = withFieldOwner(ctx, r, info.Subresource)
 	}
@@ -127,6 +138,23 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		err = h.serveDeleteCollection(ctx, w, r, info)
 	default:
 		err = apierrors.NewMethodNotSupported(h.gr(), r.Method)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+	}
+}
+
+// serveUnstored serves a create-only resource without store: a POST to the collection.
+func (s *Server) serveUnstored(ctx context.Context, w http.ResponseWriter, r *http.Request, h *resourceHandler, info requestInfo) {
+	var err error
+	switch {
+	case info.Name != "":
+		writeStatusJSON(w, notFoundPath(r.URL.Path))
+		return
+	case info.Verb != "create":
+		err = apierrors.NewMethodNotSupported(h.gr(), info.Verb)
+	default:
+		err = h.unstored(ctx, w, r)
 	}
 	if err != nil {
 		s.writeError(w, r, err)

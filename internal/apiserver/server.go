@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"context"
+	"crypto"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -22,6 +23,9 @@ import (
 	"k8s.io/utils/clock"
 
 	"capstan/internal/apiserver/registry"
+	"capstan/internal/auth/authn"
+	"capstan/internal/auth/jwt"
+	"capstan/internal/auth/serviceaccount"
 )
 
 // maxBodyBytes is upstream's request body limit.
@@ -57,6 +61,27 @@ type Options struct {
 	Clock clock.PassiveClock
 	// Kubelet is how pods/log, exec, attach, portforward and nodes/proxy reach kubelets.
 	Kubelet KubeletClientConfig
+
+	// ServiceAccountKey signs service-account tokens (serviceaccounts/token) and verifies
+	// them. Without it no tokens are issued (upstream's --service-account-signing-key-file).
+	ServiceAccountKey crypto.Signer
+	// ServiceAccountPublicKeys verify tokens too, e.g. of a key being rotated out
+	// (upstream's --service-account-key-file).
+	ServiceAccountPublicKeys []crypto.PublicKey
+	// ServiceAccountIssuers: the first is the iss of new tokens; tokens of any are
+	// accepted. Default [https://kubernetes.default.svc.cluster.local].
+	ServiceAccountIssuers []string
+	// ServiceAccountJWKSURI is the jwks_uri of the OIDC discovery document. Default: the
+	// advertised address, https://<host>:<port>/openid/v1/jwks, as upstream.
+	ServiceAccountJWKSURI string
+	// APIAudiences are the audiences of tokens meant for this server. Default:
+	// ServiceAccountIssuers.
+	APIAudiences []string
+	// ServiceAccountMaxTokenExpiration caps the lifetime of requested tokens; 0: none.
+	ServiceAccountMaxTokenExpiration time.Duration
+	// DisableServiceAccountTokenExtension stops extending the kubelet's pod tokens to a
+	// year (upstream's --service-account-extend-token-expiration=false).
+	DisableServiceAccountTokenExtension bool
 }
 
 // Server is a running API server.
@@ -75,6 +100,12 @@ type Server struct {
 	openapi  http.Handler
 
 	kubeletClient kubeletClient
+
+	// authn authenticates requests; tokenIssuer (nil without a signing key) issues
+	// service-account tokens; serviceAccountKeys verify them.
+	authn              *authn.Authenticator
+	tokenIssuer        *serviceaccount.Issuer
+	serviceAccountKeys []jwt.PublicKey
 }
 
 // New builds a server: the scheme, the codecs and one store (with its watch cache) per
@@ -107,6 +138,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		codecs:   newCodecs(scheme),
 		handlers: map[string]*resourceHandler{},
 		ready:    make(chan struct{}),
+	}
+	if err := s.setupAuthentication(); err != nil {
+		return nil, err
 	}
 	if err := s.installResources(ctx); err != nil {
 		return nil, err
@@ -191,7 +225,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveHealth(w, r)
 		return
 	}
-	u, ok := authenticate(r)
+	u, ok := s.authenticate(r)
 	if !ok {
 		st := apierrors.NewUnauthorized("Unauthorized").Status()
 		writeStatusJSON(w, st)
@@ -209,6 +243,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.openapi.ServeHTTP(w, r)
 	case strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/apis/"):
 		s.serveAPI(w, r)
+	case path == openIDConfigPath || path == jwksPath:
+		s.serveOIDC(w, r)
 	case path == "/":
 		s.serveRootPaths(w, r)
 	default:
@@ -228,6 +264,9 @@ func (s *Server) serveVersion(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serveRootPaths(w http.ResponseWriter, r *http.Request) {
 	paths := []string{"/api", "/api/v1", "/apis", "/healthz", "/livez", "/readyz", "/openapi/v2", "/openapi/v3", "/version"}
+	if s.oidcServed() {
+		paths = append(paths, openIDConfigPath, jwksPath)
+	}
 	for _, g := range s.groups {
 		if g.name == "" {
 			continue

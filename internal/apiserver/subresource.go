@@ -18,7 +18,7 @@ import (
 
 var scaleGVK = autoscalingv1.SchemeGroupVersion.WithKind("Scale")
 
-// serveSubresource serves status, scale, binding, eviction, finalize and approval.
+// serveSubresource serves status, scale, binding, eviction, token, finalize and approval.
 func (h *resourceHandler) serveSubresource(ctx context.Context, w http.ResponseWriter, r *http.Request, info requestInfo) error {
 	switch info.Subresource {
 	case "scale":
@@ -30,6 +30,8 @@ func (h *resourceHandler) serveSubresource(ctx context.Context, w http.ResponseW
 		return h.serveBinding(ctx, w, r, info)
 	case "eviction":
 		return h.serveEviction(ctx, w, r, info)
+	case "token":
+		return h.serveTokenRequest(ctx, w, r, info)
 	}
 	if isKubeletSubresource(h.res.Plural, info.Subresource) {
 		return h.serveKubeletSubresource(ctx, w, r, info)
