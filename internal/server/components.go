@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto"
 	"crypto/x509"
 	"fmt"
 	"log/slog"
@@ -33,7 +34,7 @@ type component struct {
 
 // components lists what runs beside the API server, in start order. Each component adds
 // one entry here.
-func (o *Options) components(ca *pki.CA) []component {
+func (o *Options) components(ca *pki.CA, saKey crypto.Signer) []component {
 	var out []component
 	if !o.DisableControllerManager {
 		out = append(out, component{
@@ -41,6 +42,7 @@ func (o *Options) components(ca *pki.CA) []component {
 			run: func(ctx context.Context, cfg *rest.Config) error {
 				settings := controllermanager.DefaultSettings()
 				settings.RootCAPEM = ca.CertPEM
+				settings.ServiceAccountPrivateKey = saKey
 				if o.ControllerSettings != nil {
 					o.ControllerSettings(&settings)
 				}

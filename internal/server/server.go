@@ -77,6 +77,9 @@ type Options struct {
 	DisableDNS                  bool
 	DNSListen, DNSMetricsListen string
 	ClusterDNS, ClusterDomain   string
+	// ServiceAccount configures service-account tokens: their signing key, issuer and
+	// audiences.
+	ServiceAccount ServiceAccountOptions
 	// ControllerSettings, when set, adjusts the controllers' settings (tests shorten
 	// periods with it). Default: upstream's settings.
 	ControllerSettings func(*controllermanager.Settings)
@@ -182,6 +185,11 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 
+	sa, err := opts.ServiceAccount.load(tlsDir)
+	if err != nil {
+		return err
+	}
+
 	client, stopEtcd, err := startDatastore(ctx, opts, ca, tlsDir, log)
 	if err != nil {
 		return err
@@ -196,14 +204,16 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("apiserver: listen: %w", err)
 	}
 	port := listener.Addr().(*net.TCPAddr).Port
-	api, err := apiserver.New(ctx, apiserver.Options{
+	apiOpts := apiserver.Options{
 		Etcd: client, Listener: listener, ServingCert: serving.TLS, ClientCA: pool,
 		AdvertiseAddress: advertise, AdvertisePort: int32(port), ServiceCIDR: serviceCIDR,
 		NodePortMin: npMin, NodePortMax: npMax, Version: version.Get(), Logger: opts.Logger,
 		// Kubelets' serving certificates are not verified (upstream's default): agents
 		// serve with self-signed ones until they get theirs from the CA.
 		Kubelet: apiserver.KubeletClientConfig{CertPEM: kubeletClient.CertPEM, KeyPEM: kubeletClient.KeyPEM},
-	})
+	}
+	opts.ServiceAccount.apply(&apiOpts, sa)
+	api, err := apiserver.New(ctx, apiOpts)
 	if err != nil {
 		listener.Close()
 		return err
@@ -225,7 +235,7 @@ func Run(ctx context.Context, opts Options) error {
 	}, opts.WriteKubeconfigMode); err != nil {
 		return err
 	}
-	stopComponents, err := startComponents(ctx, opts.components(ca), ca, tlsDir, url, opts.Logger)
+	stopComponents, err := startComponents(ctx, opts.components(ca, sa.key), ca, tlsDir, url, opts.Logger)
 	if err != nil {
 		cancelAPI()
 		<-apiDone
