@@ -56,6 +56,7 @@ func NewCommand() *cobra.Command {
 	f.StringVar(&opts.ClusterDNS, "cluster-dns", "", "ClusterIP of the kube-dns Service (default: the 10th address of --service-cidr, 10.43.0.10)")
 	f.StringVar(&opts.ClusterDomain, "cluster-domain", "cluster.local", "Cluster domain")
 	f.StringSliceVar(&opts.Controllers, "controllers", []string{"*"}, "Controllers to run: '*' runs every controller on by default, 'foo' enables foo, '-foo' disables foo")
+	addServiceAccountFlags(f, &opts.ServiceAccount)
 	// Last: the agent's flags skip those the server already has (--data-dir, --cluster-dns).
 	agent.AddFlags(cmd, &opts.Agent)
 	return cmd
