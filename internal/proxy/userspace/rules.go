@@ -85,34 +85,47 @@ type ruleSet map[desired.ServicePortName][]rule
 
 func comment(s string) string { return `-m comment --comment "` + s + `"` }
 
+// ruleBuilder collects rules; empty parts are left out.
+type ruleBuilder struct{ out []rule }
+
+func (b *ruleBuilder) add(table, chain string, parts ...string) {
+	parts = slices.DeleteFunc(parts, func(s string) bool { return s == "" })
+	b.out = append(b.out, rule{table, chain, strings.Join(parts, " ")})
+}
+
 // serviceRules renders one service port whose traffic goes to the proxy ports p. podCIDR
 // (may be invalid) is the pods' range: pods still reach a port whose external traffic is
 // dropped under the Local policy.
 func serviceRules(sp *desired.ServicePort, p ports, podCIDR netip.Prefix) []rule {
-	var out []rule
-	add := func(table, chain string, parts ...string) {
-		parts = slices.DeleteFunc(parts, func(s string) bool { return s == "" })
-		out = append(out, rule{table, chain, strings.Join(parts, " ")})
-	}
+	b := &ruleBuilder{}
 	name := sp.Name.String()
-	proto := strings.ToLower(string(sp.Name.Protocol))
-	match := "-m " + proto + " -p " + proto
+	match := protoMatch(sp)
 	port := strconv.Itoa(int(sp.Port))
-
 	clusterIP := hostPrefix(sp.ClusterIP)
 	if act := sp.InternalAction(); act == desired.Forward {
 		to := redirect(p.internal)
-		add("nat", chainPortalsContainer, comment(name+" cluster IP"), match, "-d", clusterIP, "--dport", port, to)
-		add("nat", chainPortalsHost, comment(name+" cluster IP"), match, "-d", clusterIP, "--dport", port, to)
+		b.add("nat", chainPortalsContainer, comment(name+" cluster IP"), match, "-d", clusterIP, "--dport", port, to)
+		b.add("nat", chainPortalsHost, comment(name+" cluster IP"), match, "-d", clusterIP, "--dport", port, to)
 	} else {
-		add("filter", chainFilter, comment(name+noEndpoints(act)), match, "-d", clusterIP, "--dport", port, "-j", target(act))
+		b.add("filter", chainFilter, comment(name+noEndpoints(act)), match, "-d", clusterIP, "--dport", port, "-j", target(act))
 	}
-	if !sp.ExternallyAccessible() {
-		return out
+	if sp.ExternallyAccessible() {
+		b.external(sp, p.external, podCIDR)
 	}
+	return b.out
+}
 
+func protoMatch(sp *desired.ServicePort) string {
+	proto := strings.ToLower(string(sp.Name.Protocol))
+	return "-m " + proto + " -p " + proto
+}
+
+// external renders the rules of the external addresses and node port of sp, whose traffic
+// goes to proxyPort.
+func (b *ruleBuilder) external(sp *desired.ServicePort, proxyPort int, podCIDR netip.Prefix) {
+	name, match, port := sp.Name.String(), protoMatch(sp), strconv.Itoa(int(sp.Port))
 	act := sp.ExternalAction()
-	to := redirect(p.external)
+	to := redirect(proxyPort)
 	// The sources whose traffic is sent to the proxy, from pods and the outside (container)
 	// and from the node itself (host); "" is every source. Without a local endpoint under
 	// the Local policy only pods and the node are served, by any endpoint.
@@ -139,16 +152,16 @@ func serviceRules(sp *desired.ServicePort, p ports, podCIDR netip.Prefix) []rule
 		}
 		dst := hostPrefix(ip)
 		for _, src := range cont {
-			add("nat", chainPortalsContainer, comment(name+" "+kind), src, match, "-d", dst, "--dport", port, to)
+			b.add("nat", chainPortalsContainer, comment(name+" "+kind), src, match, "-d", dst, "--dport", port, to)
 		}
 		for _, src := range hst {
-			add("nat", chainPortalsHost, comment(name+" "+kind), src, match, "-d", dst, "--dport", port, to)
+			b.add("nat", chainPortalsHost, comment(name+" "+kind), src, match, "-d", dst, "--dport", port, to)
 		}
 		switch {
 		case act != desired.Forward:
-			add("filter", chainFilter, comment(name+noEndpoints(act)), match, "-d", dst, "--dport", port, "-j", target(act))
+			b.add("filter", chainFilter, comment(name+noEndpoints(act)), match, "-d", dst, "--dport", port, "-j", target(act))
 		case len(ranges) > 0:
-			add("filter", chainFilter, comment(name+" traffic not from loadBalancerSourceRanges"), match, "-d", dst, "--dport", port, "-j DROP")
+			b.add("filter", chainFilter, comment(name+" traffic not from loadBalancerSourceRanges"), match, "-d", dst, "--dport", port, "-j DROP")
 		}
 	}
 	for _, ip := range sp.ExternalIPs {
@@ -160,16 +173,15 @@ func serviceRules(sp *desired.ServicePort, p ports, podCIDR netip.Prefix) []rule
 	if sp.NodePort != 0 {
 		np := strconv.Itoa(int(sp.NodePort))
 		for _, src := range container {
-			add("nat", chainNodePortContainer, comment(name), src, match, "--dport", np, to)
+			b.add("nat", chainNodePortContainer, comment(name), src, match, "--dport", np, to)
 		}
 		for _, src := range host {
-			add("nat", chainNodePortHost, comment(name), src, match, "--dport", np, to)
+			b.add("nat", chainNodePortHost, comment(name), src, match, "--dport", np, to)
 		}
 		if act != desired.Forward {
-			add("filter", chainFilter, comment(name+noEndpoints(act)), "-m addrtype --dst-type LOCAL", match, "--dport", np, "-j", target(act))
+			b.add("filter", chainFilter, comment(name+noEndpoints(act)), "-m addrtype --dst-type LOCAL", match, "--dport", np, "-j", target(act))
 		}
 	}
-	return out
 }
 
 func redirect(port int) string { return "-j REDIRECT --to-ports " + strconv.Itoa(port) }
