@@ -62,17 +62,24 @@ type Cluster struct {
 	// NodeName and NodeIP of the one node.
 	NodeName string
 	NodeIP   net.IP
-	// Kubelet is the node's kubelet, for what the API does not show (log paths, runtime).
-	Kubelet *kubelet.Kubelet
 
-	t       testing.TB
-	opts    agent.Options
-	dataDir string
-	runDir  string
-	cancel  context.CancelFunc
-	done    chan error
+	t testing.TB
+	// The agent, shared by the views For makes.
+	*node
+}
+
+// node is the cluster's agent: its options and its run.
+type node struct {
+	opts   agent.Options
+	runDir string
+	cancel context.CancelFunc
+	done   chan error
+	// kubelet is the running agent's kubelet.
+	kubelet *kubelet.Kubelet
 	// stopPods is what the agent asks when it stops: remove the pods or leave them.
 	stopPods atomic.Bool
+	// leftPods is set while the agent is stopped with its pods left running.
+	leftPods bool
 }
 
 // Option changes how Start runs the server or the agent.
@@ -80,6 +87,7 @@ type Option func(*settings)
 
 type settings struct {
 	server []func(*server.Options)
+	before []func(*capstantesting.Server)
 	agent  []func(*agent.Options)
 }
 
@@ -91,6 +99,12 @@ func WithServer(f func(*server.Options)) Option {
 // WithAgent changes the agent's options.
 func WithAgent(f func(*agent.Options)) Option {
 	return func(s *settings) { s.agent = append(s.agent, f) }
+}
+
+// BeforeAgent runs f against the control plane before the agent starts, for objects the
+// kubelet must find when it starts (e.g. Services for the pods' environment).
+func BeforeAgent(f func(*capstantesting.Server)) Option {
+	return func(s *settings) { s.before = append(s.before, f) }
 }
 
 // Start starts a control plane and a node whose containerd has the test images, and waits
@@ -119,9 +133,10 @@ func Start(t testing.TB, options ...Option) *Cluster {
 	suffix := hex.EncodeToString(b[:])
 	c := &Cluster{
 		Server: s, Client: s.Client, Config: s.Config, NodeName: "e2e-" + suffix, NodeIP: nodeIP,
-		t: t, dataDir: t.TempDir(), runDir: "/run/capstan-e2e-" + suffix,
+		t: t, node: &node{runDir: "/run/capstan-e2e-" + suffix},
 	}
-	imagesDir := filepath.Join(c.dataDir, "agent", "images")
+	dataDir := t.TempDir()
+	imagesDir := filepath.Join(dataDir, "agent", "images")
 	if err := os.MkdirAll(imagesDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -151,29 +166,38 @@ func Start(t testing.TB, options ...Option) *Cluster {
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.Cert)
 	bridgeExisted := linkExists("cni0")
-	c.stopPods.Store(true)
-	c.opts = agent.Options{
-		Config: rest.CopyConfig(s.Config), DataDir: c.dataDir, NodeName: c.NodeName, NodeIP: nodeIP.String(),
-		ContainerdSocket: filepath.Join(c.runDir, "containerd.sock"), ContainerdState: filepath.Join(c.runDir, "state"),
-		PodLogsDir: filepath.Join(c.dataDir, "pod-logs"), KubeletAddress: net.JoinHostPort(nodeIP.String(), "0"),
+	n := c.node
+	n.stopPods.Store(true)
+	n.opts = agent.Options{
+		Config: rest.CopyConfig(s.Config), DataDir: dataDir, NodeName: c.NodeName, NodeIP: nodeIP.String(),
+		ContainerdSocket: filepath.Join(n.runDir, "containerd.sock"), ContainerdState: filepath.Join(n.runDir, "state"),
+		PodManifestPath: filepath.Join(dataDir, "agent", "pod-manifests"),
+		PodLogsDir:      filepath.Join(dataDir, "pod-logs"), KubeletAddress: net.JoinHostPort(nodeIP.String(), "0"),
 		KubeletServingCert: &serving.TLS, ClientCA: pool,
-		PodNetwork: string(network.BackendNone), StopPodsOnExit: c.stopPods.Load,
+		PodNetwork: string(network.BackendNone), StopPodsOnExit: n.stopPods.Load,
 		Logger: Logger(t),
 		Kubelet: func(o *kubelet.Options) {
 			o.NodeStatusUpdateFrequency = 2 * time.Second
 		},
 	}
 	for _, f := range set.agent {
-		f(&c.opts)
+		f(&n.opts)
 	}
-	c.startAgent()
+	for _, f := range set.before {
+		f(s)
+	}
 	t.Cleanup(func() {
+		if n.leftPods {
+			// Stopped leaving its pods: start it again so that its stop removes them.
+			c.StartAgent()
+		}
 		c.stopAgent()
-		_ = os.RemoveAll(c.runDir)
+		_ = os.RemoveAll(n.runDir)
 		if !bridgeExisted && linkExists("cni0") {
 			_ = exec.Command("ip", "link", "delete", "cni0").Run()
 		}
 	})
+	c.StartAgent()
 	c.waitNodeReady()
 	return c
 }
@@ -183,33 +207,68 @@ func linkExists(name string) bool {
 	return err == nil
 }
 
-func (c *Cluster) startAgent() {
+// For is the cluster as the (sub)test t uses it: the helpers report failures to t. Its
+// node is the cluster's own.
+func (c *Cluster) For(t testing.TB) *Cluster {
+	view := *c
+	view.t = t
+	return &view
+}
+
+// AgentOptions are the options the agent runs with (after WithAgent), e.g. its
+// PodManifestPath and ContainerdSocket.
+func (c *Cluster) AgentOptions() agent.Options { return c.node.opts }
+
+// StartAgent starts the agent (again, after a stop) and waits for its kubelet; Start
+// starts it first.
+func (c *Cluster) StartAgent() {
 	c.t.Helper()
+	n := c.node
+	if n.cancel != nil {
+		c.t.Fatal("StartAgent: the agent is running")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c.cancel, c.done = cancel, make(chan error, 1)
+	n.cancel, n.done = cancel, make(chan error, 1)
 	ready := make(chan *kubelet.Kubelet, 1)
-	opts := c.opts
+	opts := n.opts
 	opts.OnReady = func(k *kubelet.Kubelet) { ready <- k }
-	go func() { c.done <- agent.Run(ctx, opts) }()
+	go func() { n.done <- agent.Run(ctx, opts) }()
 	select {
-	case c.Kubelet = <-ready:
-	case err := <-c.done:
+	case n.kubelet = <-ready:
+		n.leftPods = false
+	case err := <-n.done:
 		cancel()
+		n.cancel = nil
 		c.t.Fatalf("agent did not start: %v", err)
 	case <-time.After(120 * time.Second):
-		cancel()
+		c.stopAgent()
 		c.t.Fatal("agent not started after 120s")
 	}
 }
 
+// StopAgentLeavingPods stops the agent leaving its pods running, as an agent being
+// restarted does; StartAgent starts it again.
+func (c *Cluster) StopAgentLeavingPods() {
+	c.t.Helper()
+	n := c.node
+	n.stopPods.Store(false)
+	if n.cancel != nil {
+		n.leftPods = true
+	}
+	c.stopAgent()
+	n.stopPods.Store(true)
+}
+
+// stopAgent stops the agent, which removes its pods unless stopPods says otherwise.
 func (c *Cluster) stopAgent() {
-	if c.cancel == nil {
+	n := c.node
+	if n.cancel == nil {
 		return
 	}
-	c.cancel()
-	c.cancel = nil
+	n.cancel()
+	n.cancel = nil
 	select {
-	case err := <-c.done:
+	case err := <-n.done:
 		if err != nil {
 			c.t.Errorf("agent stopped with error: %v", err)
 		}
@@ -221,10 +280,8 @@ func (c *Cluster) stopAgent() {
 // RestartAgent stops the agent leaving its pods running, and starts it again.
 func (c *Cluster) RestartAgent() {
 	c.t.Helper()
-	c.stopPods.Store(false)
-	c.stopAgent()
-	c.stopPods.Store(true)
-	c.startAgent()
+	c.StopAgentLeavingPods()
+	c.StartAgent()
 }
 
 func (c *Cluster) waitNodeReady() {

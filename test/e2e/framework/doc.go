@@ -3,7 +3,8 @@
 // busybox-static) into image tarballs, starts the in-process control plane of
 // internal/testing with an agent (kubelet + supervised containerd) in temporary
 // directories that imports them, and offers helpers to create pods, wait for their phases
-// and conditions, run kubectl, and clean up.
+// and conditions, run kubectl, reach the node behind the API (its kubelet, container logs
+// and CRI exec), stop and restart its agent, and clean up.
 //
 // Everything a Cluster starts is stopped and removed when the test ends: the agent, its
 // containerd and pods, their cgroups, the CNI bridge if it made one, and its temporary

@@ -113,10 +113,11 @@ func (c *Cluster) WaitForRestarts(pod *corev1.Pod, n int32) *corev1.Pod {
 	})
 }
 
-// DeletePod deletes the pod with the given grace period (nil: the pod's) and waits until
-// it is gone.
-func (c *Cluster) DeletePod(pod *corev1.Pod, grace *int64) {
+// DeletePod deletes the pod with the given grace period (nil: the pod's), waits until it
+// is gone, and returns how long that took.
+func (c *Cluster) DeletePod(pod *corev1.Pod, grace *int64) time.Duration {
 	c.t.Helper()
+	start := time.Now()
 	err := c.Client.CoreV1().Pods(pod.Namespace).Delete(context.Background(), pod.Name, metav1.DeleteOptions{GracePeriodSeconds: grace})
 	if err != nil && !apierrors.IsNotFound(err) {
 		c.t.Fatalf("deleting pod %s: %v", pod.Name, err)
@@ -125,6 +126,12 @@ func (c *Cluster) DeletePod(pod *corev1.Pod, grace *int64) {
 		_, err := c.Client.CoreV1().Pods(pod.Namespace).Get(context.Background(), pod.Name, metav1.GetOptions{})
 		return apierrors.IsNotFound(err), nil
 	})
+	return time.Since(start)
+}
+
+// PodReady tells whether the pod's Ready condition is True.
+func PodReady(p *corev1.Pod) bool {
+	return PodCondition(p, corev1.PodReady) == corev1.ConditionTrue
 }
 
 // PodCondition is the status of one of the pod's conditions ("" when it has none).

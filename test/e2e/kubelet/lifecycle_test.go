@@ -25,10 +25,10 @@ func TestPodLifecycle(t *testing.T) {
 
 	t.Run("a crashing container restarts with back-off and counts its restarts", func(t *testing.T) {
 		t.Parallel()
-		n := n.with(t)
-		pod := n.pod("crasher", "sh", "-c", "echo crashing; exit 3")
-		n.create(pod)
-		got := n.waitPod(pod, 60*time.Second, "CrashLoopBackOff after two restarts", func(p *corev1.Pod) bool {
+		n := n.For(t)
+		pod := n.BusyboxPod("crasher", "sh", "-c", "echo crashing; exit 3")
+		n.CreatePod(pod)
+		got := n.WaitForPod(pod, 60*time.Second, "CrashLoopBackOff after two restarts", func(p *corev1.Pod) bool {
 			if len(p.Status.ContainerStatuses) == 0 {
 				return false
 			}
@@ -42,42 +42,40 @@ func TestPodLifecycle(t *testing.T) {
 		if !strings.Contains(cs.State.Waiting.Message, "back-off") || got.Status.Phase != corev1.PodRunning {
 			t.Fatalf("status = %s", framework.DescribePod(got))
 		}
-		if logs := n.logs(got, "main", true); !strings.Contains(logs, "crashing") {
+		if logs := n.ReadLog(got, "main", true); !strings.Contains(logs, "crashing") {
 			t.Fatalf("previous logs = %q", logs)
 		}
 	})
 
 	t.Run("init containers run in order before the app containers", func(t *testing.T) {
 		t.Parallel()
-		n := n.with(t)
-		pod := n.pod("inits", "sh", "-c", "cat /work/log; sleep 600")
+		n := n.For(t)
+		pod := n.BusyboxPod("inits", "sh", "-c", "cat /work/log; sleep 600")
 		pod.Spec.Volumes = []corev1.Volume{{Name: "work", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
 		mount := []corev1.VolumeMount{{Name: "work", MountPath: "/work"}}
 		pod.Spec.Containers[0].VolumeMounts = mount
 		pod.Spec.InitContainers = []corev1.Container{
-			{Name: "first", Image: busyboxImage, Command: []string{"sh", "-c", "echo first >> /work/log"}, VolumeMounts: mount},
-			{Name: "second", Image: busyboxImage, Command: []string{"sh", "-c", "sleep 1; echo second >> /work/log"}, VolumeMounts: mount},
+			{Name: "first", Image: framework.BusyboxImage, Command: []string{"sh", "-c", "echo first >> /work/log"}, VolumeMounts: mount},
+			{Name: "second", Image: framework.BusyboxImage, Command: []string{"sh", "-c", "sleep 1; echo second >> /work/log"}, VolumeMounts: mount},
 		}
-		n.create(pod)
-		got := n.waitReady(pod)
+		n.CreatePod(pod)
+		got := n.WaitForReady(pod)
 		for _, ics := range got.Status.InitContainerStatuses {
 			if ics.State.Terminated == nil || ics.State.Terminated.Reason != "Completed" {
 				t.Fatalf("init container %s: %+v", ics.Name, ics.State)
 			}
 		}
-		n.eventually(10*time.Second, "the app's log", func() (bool, error) {
-			return n.logs(got, "main", false) == "first\nsecond\n", nil
-		})
+		n.WaitForLog(got, "main", "first\nsecond\n")
 	})
 
 	t.Run("a failing init container fails a pod that never restarts", func(t *testing.T) {
 		t.Parallel()
-		n := n.with(t)
-		pod := n.pod("badinit", "sleep", "600")
+		n := n.For(t)
+		pod := n.BusyboxPod("badinit", "sleep", "600")
 		pod.Spec.RestartPolicy = corev1.RestartPolicyNever
-		pod.Spec.InitContainers = []corev1.Container{{Name: "init", Image: busyboxImage, Command: []string{"false"}}}
-		n.create(pod)
-		got := n.waitPhase(pod, corev1.PodFailed)
+		pod.Spec.InitContainers = []corev1.Container{{Name: "init", Image: framework.BusyboxImage, Command: []string{"false"}}}
+		n.CreatePod(pod)
+		got := n.WaitForPhase(pod, corev1.PodFailed)
 		if w := got.Status.ContainerStatuses[0].State.Waiting; w == nil || w.Reason != "PodInitializing" {
 			t.Fatalf("app container = %+v", got.Status.ContainerStatuses[0].State)
 		}
@@ -85,12 +83,12 @@ func TestPodLifecycle(t *testing.T) {
 
 	t.Run("a memory limit over-run is reported as OOMKilled", func(t *testing.T) {
 		t.Parallel()
-		n := n.with(t)
-		pod := n.pod("oom", "tail", "/dev/zero")
+		n := n.For(t)
+		pod := n.BusyboxPod("oom", "tail", "/dev/zero")
 		pod.Spec.RestartPolicy = corev1.RestartPolicyNever
 		pod.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("24Mi")}
-		n.create(pod)
-		got := n.waitPhase(pod, corev1.PodFailed)
+		n.CreatePod(pod)
+		got := n.WaitForPhase(pod, corev1.PodFailed)
 		term := got.Status.ContainerStatuses[0].State.Terminated
 		if term == nil || term.Reason != "OOMKilled" || term.ExitCode != 137 {
 			t.Fatalf("terminated = %+v", term)
@@ -99,9 +97,9 @@ func TestPodLifecycle(t *testing.T) {
 
 	t.Run("resources become cgroup limits and the security context applies", func(t *testing.T) {
 		t.Parallel()
-		n := n.with(t)
+		n := n.For(t)
 		user, no, yes := int64(1234), false, true
-		pod := n.pod("limits", "sleep", "600")
+		pod := n.BusyboxPod("limits", "sleep", "600")
 		pod.Spec.Containers[0].Resources = corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("32Mi")},
 			Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
@@ -110,8 +108,8 @@ func TestPodLifecycle(t *testing.T) {
 			RunAsUser: &user, RunAsGroup: &user, ReadOnlyRootFilesystem: &yes, AllowPrivilegeEscalation: &no,
 			Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 		}
-		n.create(pod)
-		got := n.waitReady(pod)
+		n.CreatePod(pod)
+		got := n.WaitForReady(pod)
 		if got.Status.QOSClass != corev1.PodQOSBurstable {
 			t.Errorf("qosClass = %s", got.Status.QOSClass)
 		}
@@ -123,24 +121,24 @@ func TestPodLifecycle(t *testing.T) {
 			"grep CapEff /proc/self/status":                   "0000000000000000",
 			"grep NoNewPrivs /proc/self/status":               "1",
 		} {
-			out, _ := n.exec(got, "main", "sh", "-c", cmd)
+			out, _ := n.ExecSync(got, "main", "sh", "-c", cmd)
 			if !strings.Contains(out, want) {
 				t.Errorf("%s = %q; want %q", cmd, out, want)
 			}
 		}
-		if out, code := n.exec(got, "main", "touch", "/x"); code == 0 {
+		if out, code := n.ExecSync(got, "main", "touch", "/x"); code == 0 {
 			t.Errorf("writing to a read-only root file system succeeded: %q", out)
 		}
 	})
 
 	t.Run("activeDeadlineSeconds fails a pod that runs too long", func(t *testing.T) {
 		t.Parallel()
-		n := n.with(t)
+		n := n.For(t)
 		deadline := int64(3)
-		pod := n.pod("deadline", "sleep", "600")
+		pod := n.BusyboxPod("deadline", "sleep", "600")
 		pod.Spec.ActiveDeadlineSeconds = &deadline
-		n.create(pod)
-		got := n.waitPhase(pod, corev1.PodFailed)
+		n.CreatePod(pod)
+		got := n.WaitForPhase(pod, corev1.PodFailed)
 		if got.Status.Reason != "DeadlineExceeded" {
 			t.Fatalf("status = %s", framework.DescribePod(got))
 		}
@@ -148,10 +146,10 @@ func TestPodLifecycle(t *testing.T) {
 
 	t.Run("a postStart hook runs and graceful deletion runs preStop, then SIGTERM", func(t *testing.T) {
 		t.Parallel()
-		n := n.with(t)
+		n := n.For(t)
 		dir := t.TempDir()
 		grace := int64(20)
-		pod := n.pod("graceful", "sh", "-c", "trap 'echo TERM >> /host/log; exit 0' TERM; while true; do sleep 0.2; done")
+		pod := n.BusyboxPod("graceful", "sh", "-c", "trap 'echo TERM >> /host/log; exit 0' TERM; while true; do sleep 0.2; done")
 		pod.Spec.TerminationGracePeriodSeconds = &grace
 		pod.Spec.Volumes = []corev1.Volume{{Name: "host", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: dir}}}}
 		pod.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "host", MountPath: "/host"}}
@@ -159,9 +157,9 @@ func TestPodLifecycle(t *testing.T) {
 			PostStart: &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{"sh", "-c", "echo poststart >> /host/log"}}},
 			PreStop:   &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{"sh", "-c", "echo prestop >> /host/log; sleep 1"}}},
 		}
-		n.create(pod)
-		n.waitReady(pod)
-		took := n.deleteAndWait(pod, nil, 30*time.Second)
+		n.CreatePod(pod)
+		n.WaitForReady(pod)
+		took := n.DeletePod(pod, nil)
 		data, _ := os.ReadFile(filepath.Join(dir, "log"))
 		if string(data) != "poststart\nprestop\nTERM\n" {
 			t.Fatalf("hook log = %q", data)
@@ -173,13 +171,13 @@ func TestPodLifecycle(t *testing.T) {
 
 	t.Run("a container that ignores SIGTERM is killed when the grace period ends", func(t *testing.T) {
 		t.Parallel()
-		n := n.with(t)
+		n := n.For(t)
 		grace := int64(4)
-		pod := n.pod("stubborn", "sh", "-c", "trap '' TERM; while true; do sleep 0.2; done")
+		pod := n.BusyboxPod("stubborn", "sh", "-c", "trap '' TERM; while true; do sleep 0.2; done")
 		pod.Spec.TerminationGracePeriodSeconds = &grace
-		n.create(pod)
-		n.waitReady(pod)
-		took := n.deleteAndWait(pod, nil, 30*time.Second)
+		n.CreatePod(pod)
+		n.WaitForReady(pod)
+		took := n.DeletePod(pod, nil)
 		if took < 3*time.Second || took > 15*time.Second {
 			t.Fatalf("deletion took %s; want about the 4s grace period", took)
 		}
@@ -187,25 +185,25 @@ func TestPodLifecycle(t *testing.T) {
 
 	t.Run("liveness probes of each kind restart the container", func(t *testing.T) {
 		t.Parallel()
-		n := n.with(t)
+		n := n.For(t)
 		script := "mkdir -p /www; echo ok > /www/healthz; httpd -f -p 8080 -h /www & pid=$!; touch /tmp/healthy; sleep 4; rm /tmp/healthy /www/healthz; kill $pid; sleep 600"
 		for name, handler := range map[string]corev1.ProbeHandler{
 			"live-exec": {Exec: &corev1.ExecAction{Command: []string{"cat", "/tmp/healthy"}}},
 			"live-http": {HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString("http")}},
 			"live-tcp":  {TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8080)}},
 		} {
-			pod := n.pod(name, "sh", "-c", script)
+			pod := n.BusyboxPod(name, "sh", "-c", script)
 			pod.Spec.Containers[0].Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}}
 			pod.Spec.Containers[0].LivenessProbe = &corev1.Probe{ProbeHandler: handler, PeriodSeconds: 1, FailureThreshold: 2, TimeoutSeconds: 1}
-			n.create(pod)
+			n.CreatePod(pod)
 		}
 		for name := range map[string]bool{"live-exec": true, "live-http": true, "live-tcp": true} {
 			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"}}
-			n.waitPod(pod, 60*time.Second, "a restart after failed liveness probes", func(p *corev1.Pod) bool {
+			n.WaitForPod(pod, 60*time.Second, "a restart after failed liveness probes", func(p *corev1.Pod) bool {
 				return len(p.Status.ContainerStatuses) > 0 && p.Status.ContainerStatuses[0].RestartCount >= 1
 			})
 		}
-		events, err := n.client.CoreV1().Events("default").List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=live-http"})
+		events, err := n.Client.CoreV1().Events("default").List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=live-http"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -222,31 +220,31 @@ func TestPodLifecycle(t *testing.T) {
 
 	t.Run("a readiness probe drives the Ready condition", func(t *testing.T) {
 		t.Parallel()
-		n := n.with(t)
-		pod := n.pod("readiness", "sh", "-c", "mkdir -p /www; httpd -p 8080 -h /www; sleep 3; echo ok > /www/ready; sleep 600")
+		n := n.For(t)
+		pod := n.BusyboxPod("readiness", "sh", "-c", "mkdir -p /www; httpd -p 8080 -h /www; sleep 3; echo ok > /www/ready; sleep 600")
 		pod.Spec.Containers[0].ReadinessProbe = &corev1.Probe{
 			ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/ready", Port: intstr.FromInt32(8080)}},
 			PeriodSeconds: 1,
 		}
-		n.create(pod)
-		running := n.waitPod(pod, 60*time.Second, "running", func(p *corev1.Pod) bool {
+		n.CreatePod(pod)
+		running := n.WaitForPod(pod, 60*time.Second, "running", func(p *corev1.Pod) bool {
 			return len(p.Status.ContainerStatuses) > 0 && p.Status.ContainerStatuses[0].State.Running != nil
 		})
-		if podReady(running) && time.Since(running.Status.ContainerStatuses[0].State.Running.StartedAt.Time) < 2*time.Second {
+		if framework.PodReady(running) && time.Since(running.Status.ContainerStatuses[0].State.Running.StartedAt.Time) < 2*time.Second {
 			t.Fatalf("ready before the probe could pass: %s", framework.DescribePod(running))
 		}
-		got := n.waitReady(pod)
+		got := n.WaitForReady(pod)
 		if cs := got.Status.ContainerStatuses[0]; !cs.Ready || cs.RestartCount != 0 {
 			t.Fatalf("status = %s", framework.DescribePod(got))
 		}
-		n.exec(got, "main", "rm", "/www/ready")
-		n.waitPod(pod, 30*time.Second, "not ready again", func(p *corev1.Pod) bool { return !podReady(p) })
+		n.ExecSync(got, "main", "rm", "/www/ready")
+		n.WaitForPod(pod, 30*time.Second, "not ready again", func(p *corev1.Pod) bool { return !framework.PodReady(p) })
 	})
 
 	t.Run("a startup probe holds back liveness until it passes", func(t *testing.T) {
 		t.Parallel()
-		n := n.with(t)
-		pod := n.pod("startup", "sh", "-c", "sleep 3; touch /tmp/started; sleep 600")
+		n := n.For(t)
+		pod := n.BusyboxPod("startup", "sh", "-c", "sleep 3; touch /tmp/started; sleep 600")
 		pod.Spec.Containers[0].StartupProbe = &corev1.Probe{
 			ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"cat", "/tmp/started"}}},
 			PeriodSeconds: 1, FailureThreshold: 30,
@@ -255,8 +253,8 @@ func TestPodLifecycle(t *testing.T) {
 			ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"cat", "/tmp/started"}}},
 			PeriodSeconds: 1, FailureThreshold: 1,
 		}
-		n.create(pod)
-		got := n.waitReady(pod)
+		n.CreatePod(pod)
+		got := n.WaitForReady(pod)
 		cs := got.Status.ContainerStatuses[0]
 		if cs.Started == nil || !*cs.Started || cs.RestartCount != 0 {
 			t.Fatalf("status = %s", framework.DescribePod(got))
@@ -265,8 +263,9 @@ func TestPodLifecycle(t *testing.T) {
 
 	t.Run("a grpc liveness probe restarts the container once it reports NOT_SERVING", func(t *testing.T) {
 		t.Parallel()
-		n := n.with(t)
-		pod := n.pod("grpc", "grpchealth", "-port", "9090", "-healthy-for", "4s")
+		n := n.For(t)
+		pod := n.AgnhostPod("grpc", "grpc-health", "--port=9090", "--fail-health-after=4s")
+		pod.Spec.Containers[0].Ports = []corev1.ContainerPort{{Name: "grpc", ContainerPort: 9090}}
 		pod.Spec.Containers[0].LivenessProbe = &corev1.Probe{
 			ProbeHandler:  corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: 9090}},
 			PeriodSeconds: 1, FailureThreshold: 2,
@@ -275,35 +274,35 @@ func TestPodLifecycle(t *testing.T) {
 			ProbeHandler:  corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: 9090}},
 			PeriodSeconds: 1,
 		}
-		n.create(pod)
-		n.waitReady(pod)
-		n.waitPod(pod, 60*time.Second, "a restart after NOT_SERVING", func(p *corev1.Pod) bool {
+		n.CreatePod(pod)
+		n.WaitForReady(pod)
+		n.WaitForPod(pod, 60*time.Second, "a restart after NOT_SERVING", func(p *corev1.Pod) bool {
 			return len(p.Status.ContainerStatuses) > 0 && p.Status.ContainerStatuses[0].RestartCount >= 1
 		})
 	})
 
 	t.Run("images: Never without the image, and a failing pull backs off", func(t *testing.T) {
 		t.Parallel()
-		n := n.with(t)
-		never := n.pod("never", "sleep", "600")
+		n := n.For(t)
+		never := n.BusyboxPod("never", "sleep", "600")
 		never.Spec.Containers[0].Image, never.Spec.Containers[0].ImagePullPolicy = "capstan.test/absent:1", corev1.PullNever
-		n.create(never)
-		n.waitPod(never, 60*time.Second, "ErrImageNeverPull", func(p *corev1.Pod) bool {
+		n.CreatePod(never)
+		n.WaitForPod(never, 60*time.Second, "ErrImageNeverPull", func(p *corev1.Pod) bool {
 			return len(p.Status.ContainerStatuses) > 0 && p.Status.ContainerStatuses[0].State.Waiting != nil &&
 				p.Status.ContainerStatuses[0].State.Waiting.Reason == "ErrImageNeverPull"
 		})
 		// A registry on a closed local port: the pull fails at once.
-		pull := n.pod("pullfail", "sleep", "600")
+		pull := n.BusyboxPod("pullfail", "sleep", "600")
 		pull.Spec.Containers[0].Image = "127.0.0.1:1/absent:1"
-		n.create(pull)
+		n.CreatePod(pull)
 		seen := map[string]bool{}
-		n.waitPod(pull, 90*time.Second, "ErrImagePull, then ImagePullBackOff", func(p *corev1.Pod) bool {
+		n.WaitForPod(pull, 90*time.Second, "ErrImagePull, then ImagePullBackOff", func(p *corev1.Pod) bool {
 			if len(p.Status.ContainerStatuses) > 0 && p.Status.ContainerStatuses[0].State.Waiting != nil {
 				seen[p.Status.ContainerStatuses[0].State.Waiting.Reason] = true
 			}
 			return seen["ImagePullBackOff"]
 		})
-		events, err := n.client.CoreV1().Events("default").List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=pullfail"})
+		events, err := n.Client.CoreV1().Events("default").List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=pullfail"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -318,15 +317,15 @@ func TestPodLifecycle(t *testing.T) {
 
 	t.Run("a log over 10 MiB is rotated", func(t *testing.T) {
 		t.Parallel()
-		n := n.with(t)
-		pod := n.pod("chatty", "sh", "-c", "head -c 11000000 /dev/zero | tr '\\0' x | fold -w 1000; echo done; sleep 600")
-		n.create(pod)
-		got := n.waitReady(pod)
-		ref, err := n.kubelet.Container(context.Background(), got.Namespace, got.Name, "main", false)
+		n := n.For(t)
+		pod := n.BusyboxPod("chatty", "sh", "-c", "head -c 11000000 /dev/zero | tr '\\0' x | fold -w 1000; echo done; sleep 600")
+		n.CreatePod(pod)
+		got := n.WaitForReady(pod)
+		ref, err := n.Kubelet().Container(context.Background(), got.Namespace, got.Name, "main", false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		n.eventually(60*time.Second, "a rotated log file", func() (bool, error) {
+		framework.Eventually(t, 60*time.Second, "a rotated log file", func() (bool, error) {
 			rotated, _ := filepath.Glob(ref.LogPath + ".*")
 			st, err := os.Stat(ref.LogPath)
 			return len(rotated) == 1 && err == nil && st.Size() < 10<<20, nil
@@ -335,7 +334,7 @@ func TestPodLifecycle(t *testing.T) {
 
 	t.Run("capstan images import makes an image available at run time", func(t *testing.T) {
 		t.Parallel()
-		n := n.with(t)
+		n := n.For(t)
 		data, err := os.ReadFile("/bin/busybox")
 		if err != nil {
 			t.Fatal(err)
@@ -348,25 +347,25 @@ func TestPodLifecycle(t *testing.T) {
 		if err := images.WriteTarball(tarball, "capstan.test/late:1", img); err != nil {
 			t.Fatal(err)
 		}
-		out, err := exec.Command(capstantesting.Binary(t), "images", "import", "--container-runtime-endpoint", n.opts.ContainerdSocket, tarball).CombinedOutput()
+		out, err := exec.Command(capstantesting.Binary(t), "images", "import", "--container-runtime-endpoint", n.AgentOptions().ContainerdSocket, tarball).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "capstan.test/late:1") {
 			t.Fatalf("capstan images import: %v: %s", err, out)
 		}
-		pod := n.pod("late", "sh", "-c", "echo imported; sleep 600")
+		pod := n.BusyboxPod("late", "sh", "-c", "echo imported; sleep 600")
 		pod.Spec.Containers[0].Image, pod.Spec.Containers[0].ImagePullPolicy = "capstan.test/late:1", corev1.PullNever
-		n.create(pod)
-		n.waitReady(pod)
+		n.CreatePod(pod)
+		n.WaitForReady(pod)
 	})
 
 	t.Run("a pod writing past its emptyDir sizeLimit is evicted", func(t *testing.T) {
 		t.Parallel()
-		n := n.with(t)
+		n := n.For(t)
 		limit := resource.MustParse("1Mi")
-		pod := n.pod("overlimit", "sh", "-c", "head -c 3000000 /dev/zero > /cache/big; sleep 600")
+		pod := n.BusyboxPod("overlimit", "sh", "-c", "head -c 3000000 /dev/zero > /cache/big; sleep 600")
 		pod.Spec.Volumes = []corev1.Volume{{Name: "cache", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: &limit}}}}
 		pod.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "cache", MountPath: "/cache"}}
-		n.create(pod)
-		got := n.waitPhase(pod, corev1.PodFailed)
+		n.CreatePod(pod)
+		got := n.WaitForPhase(pod, corev1.PodFailed)
 		if got.Status.Reason != "Evicted" || !strings.Contains(got.Status.Message, `Usage of EmptyDir volume "cache" exceeds the limit "1Mi"`) {
 			t.Fatalf("status = %s %q", framework.DescribePod(got), got.Status.Message)
 		}
@@ -374,15 +373,15 @@ func TestPodLifecycle(t *testing.T) {
 
 	t.Run("a sidecar starts before the app and is stopped when the app completes", func(t *testing.T) {
 		t.Parallel()
-		n := n.with(t)
+		n := n.For(t)
 		always := corev1.ContainerRestartPolicyAlways
-		pod := n.pod("sidecar", "sh", "-c", "test -f /work/sidecar-up && echo ok")
+		pod := n.BusyboxPod("sidecar", "sh", "-c", "test -f /work/sidecar-up && echo ok")
 		pod.Spec.RestartPolicy = corev1.RestartPolicyNever
 		pod.Spec.Volumes = []corev1.Volume{{Name: "work", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
 		mount := []corev1.VolumeMount{{Name: "work", MountPath: "/work"}}
 		pod.Spec.Containers[0].VolumeMounts = mount
 		pod.Spec.InitContainers = []corev1.Container{{
-			Name: "side", Image: busyboxImage, RestartPolicy: &always, VolumeMounts: mount,
+			Name: "side", Image: framework.BusyboxImage, RestartPolicy: &always, VolumeMounts: mount,
 			Command: []string{"sh", "-c", "sleep 1; touch /work/sidecar-up; sleep 600"},
 			// The app may start only once the sidecar has started, which this probe says.
 			StartupProbe: &corev1.Probe{
@@ -390,12 +389,12 @@ func TestPodLifecycle(t *testing.T) {
 				PeriodSeconds: 1, FailureThreshold: 30,
 			},
 		}}
-		n.create(pod)
-		got := n.waitPhase(pod, corev1.PodSucceeded)
+		n.CreatePod(pod)
+		got := n.WaitForPhase(pod, corev1.PodSucceeded)
 		if term := got.Status.ContainerStatuses[0].State.Terminated; term == nil || term.ExitCode != 0 {
 			t.Fatalf("app container = %s", framework.DescribePod(got))
 		}
-		if logs := n.logs(got, "main", false); logs != "ok\n" {
+		if logs := n.ReadLog(got, "main", false); logs != "ok\n" {
 			t.Fatalf("app logs = %q", logs)
 		}
 	})

@@ -16,7 +16,6 @@ import (
 
 	"capstan/internal/agent"
 	"capstan/internal/server"
-	capstantesting "capstan/internal/testing"
 	"capstan/test/e2e/framework"
 )
 
@@ -31,38 +30,36 @@ func containerID(p *corev1.Pod) string {
 func TestAgentRestartKeepsContainersAndCleansUp(t *testing.T) {
 	n := startNode(t)
 	ctx := context.Background()
-	survivor := n.create(n.pod("survivor", "sleep", "600"))
-	victim := n.create(n.pod("victim", "sleep", "600"))
-	before := n.waitReady(survivor)
-	n.waitReady(victim)
+	survivor := n.CreatePod(n.BusyboxPod("survivor", "sleep", "600"))
+	victim := n.CreatePod(n.BusyboxPod("victim", "sleep", "600"))
+	before := n.WaitForReady(survivor)
+	n.WaitForReady(victim)
 
-	n.stopPods.Store(false)
-	n.stop()
+	n.StopAgentLeavingPods()
 	// Deleted while the agent is away: nobody stops its containers now.
 	zero := int64(0)
-	if err := n.client.CoreV1().Pods("default").Delete(ctx, "victim", metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
+	if err := n.Client.CoreV1().Pods("default").Delete(ctx, "victim", metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
 		t.Fatal(err)
 	}
-	n.stopPods.Store(true)
-	n.start()
+	n.StartAgent()
 
-	n.eventually(60*time.Second, "the deleted pod's sandbox to be removed", func() (bool, error) {
-		resp, err := n.kubelet.Runtime().ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{
+	framework.Eventually(t, 60*time.Second, "the deleted pod's sandbox to be removed", func() (bool, error) {
+		resp, err := n.Kubelet().Runtime().ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{
 			LabelSelector: map[string]string{"io.kubernetes.pod.uid": string(victim.UID)},
 		}})
 		return err == nil && len(resp.Items) == 0, err
 	})
-	after := n.waitReady(survivor)
+	after := n.WaitForReady(survivor)
 	if containerID(after) != containerID(before) || after.Status.ContainerStatuses[0].RestartCount != 0 {
 		t.Fatalf("the agent restart restarted the container: before %s, after %s", framework.DescribePod(before), framework.DescribePod(after))
 	}
 
 	// A container stopped behind the kubelet's back is restarted by its policy.
 	id := containerID(after)[len("containerd://"):]
-	if _, err := n.kubelet.Runtime().StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: id, Timeout: 0}); err != nil {
+	if _, err := n.Kubelet().Runtime().StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: id, Timeout: 0}); err != nil {
 		t.Fatal(err)
 	}
-	n.waitPod(survivor, 60*time.Second, "a restart after the container was killed", func(p *corev1.Pod) bool {
+	n.WaitForPod(survivor, 60*time.Second, "a restart after the container was killed", func(p *corev1.Pod) bool {
 		return len(p.Status.ContainerStatuses) > 0 && p.Status.ContainerStatuses[0].RestartCount == 1 && p.Status.ContainerStatuses[0].State.Running != nil
 	})
 }
@@ -77,7 +74,7 @@ spec:
   terminationGracePeriodSeconds: 1
   containers:
   - name: main
-    image: ` + busyboxImage + `
+    image: ` + framework.BusyboxImage + `
     command: ["sleep", "600"]
 `
 
@@ -93,41 +90,38 @@ func freePort(t *testing.T) int {
 
 func TestStaticPodRunsWithAMirrorPodAndWithoutTheAPI(t *testing.T) {
 	port := freePort(t)
-	n := startNode(t, withServer(func(o *server.Options) { o.HTTPSPort = port }))
+	n := startNode(t, framework.WithServer(func(o *server.Options) { o.HTTPSPort = port }))
 	ctx := context.Background()
-	manifest := filepath.Join(n.opts.PodManifestPath, "web.yaml")
-	if n.opts.PodManifestPath == "" {
-		manifest = filepath.Join(n.dataDir, "agent", "pod-manifests", "web.yaml")
-	}
+	manifest := filepath.Join(n.AgentOptions().PodManifestPath, "web.yaml")
 	if err := os.WriteFile(manifest, []byte(staticManifest), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	mirrorRef := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "static-web-" + n.name, Namespace: "default"}}
-	mirror := n.waitPod(mirrorRef, 60*time.Second, "a running mirror pod", func(p *corev1.Pod) bool {
-		return p.Annotations["kubernetes.io/config.mirror"] != "" && podReady(p)
+	mirrorRef := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "static-web-" + n.NodeName, Namespace: "default"}}
+	mirror := n.WaitForPod(mirrorRef, 60*time.Second, "a running mirror pod", func(p *corev1.Pod) bool {
+		return p.Annotations["kubernetes.io/config.mirror"] != "" && framework.PodReady(p)
 	})
-	if mirror.Labels["tier"] != "static" || mirror.Spec.NodeName != n.name || len(mirror.OwnerReferences) != 1 || mirror.OwnerReferences[0].Kind != "Node" {
+	if mirror.Labels["tier"] != "static" || mirror.Spec.NodeName != n.NodeName || len(mirror.OwnerReferences) != 1 || mirror.OwnerReferences[0].Kind != "Node" {
 		t.Fatalf("mirror pod = %+v", mirror.ObjectMeta)
 	}
 	runningID := containerID(mirror)
 
 	// Deleting the mirror pod does not stop the static pod: the mirror comes back.
 	zero := int64(0)
-	if err := n.client.CoreV1().Pods("default").Delete(ctx, mirror.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
+	if err := n.Client.CoreV1().Pods("default").Delete(ctx, mirror.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
 		t.Fatal(err)
 	}
-	again := n.waitPod(mirrorRef, 60*time.Second, "a new mirror pod", func(p *corev1.Pod) bool {
-		return p.UID != mirror.UID && podReady(p)
+	again := n.WaitForPod(mirrorRef, 60*time.Second, "a new mirror pod", func(p *corev1.Pod) bool {
+		return p.UID != mirror.UID && framework.PodReady(p)
 	})
 	if containerID(again) != runningID {
 		t.Fatalf("the static pod restarted with its mirror: %s then %s", runningID, containerID(again))
 	}
 
 	// Without the API server the agent restarts and the static pod keeps running.
-	n.server.Stop()
-	n.restart()
+	n.Server.Stop()
+	n.RestartAgent()
 	time.Sleep(3 * time.Second) // let the kubelet sync the pod while the API is away
-	resp, err := n.kubelet.Runtime().ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{
+	resp, err := n.Kubelet().Runtime().ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{
 		State: &runtimeapi.ContainerStateValue{State: runtimeapi.ContainerState_CONTAINER_RUNNING},
 	}})
 	if err != nil {
@@ -136,36 +130,35 @@ func TestStaticPodRunsWithAMirrorPodAndWithoutTheAPI(t *testing.T) {
 	if len(resp.Containers) != 1 || "containerd://"+resp.Containers[0].Id != runningID {
 		t.Fatalf("running containers without the API: %v; want only %s", resp.Containers, runningID)
 	}
-	n.server.Restart()
-	n.client = n.server.Client
+	n.Server.Restart()
+	// The restarted server has a new admin client.
+	n.Client = n.Server.Client
 
 	// Removing the manifest stops the pod and removes its mirror.
 	if err := os.Remove(manifest); err != nil {
 		t.Fatal(err)
 	}
-	n.eventually(60*time.Second, "the mirror pod to go", func() (bool, error) {
-		_, err := n.client.CoreV1().Pods("default").Get(ctx, mirrorRef.Name, metav1.GetOptions{})
+	framework.Eventually(t, 60*time.Second, "the mirror pod to go", func() (bool, error) {
+		_, err := n.Client.CoreV1().Pods("default").Get(ctx, mirrorRef.Name, metav1.GetOptions{})
 		return apierrors.IsNotFound(err), nil
 	})
-	n.eventually(30*time.Second, "the static pod's containers to go", func() (bool, error) {
-		resp, err := n.kubelet.Runtime().ListContainers(ctx, &runtimeapi.ListContainersRequest{})
+	framework.Eventually(t, 30*time.Second, "the static pod's containers to go", func() (bool, error) {
+		resp, err := n.Kubelet().Runtime().ListContainers(ctx, &runtimeapi.ListContainersRequest{})
 		return err == nil && len(resp.Containers) == 0, err
 	})
 }
 
-var _ = capstantesting.Server{}
-
 func TestNodeRegistrationAndLease(t *testing.T) {
-	n := startNode(t, withAgent(func(o *agent.Options) {
+	n := startNode(t, framework.WithAgent(func(o *agent.Options) {
 		o.KubeReserved, o.SystemReserved = "cpu=100m,memory=100Mi", "memory=50Mi"
 		o.NodeLabels = map[string]string{"example.com/zone": "a"}
 	}))
 	ctx := context.Background()
-	node, err := n.client.CoreV1().Nodes().Get(ctx, n.name, metav1.GetOptions{})
+	node, err := n.Client.CoreV1().Nodes().Get(ctx, n.NodeName, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k, v := range map[string]string{"kubernetes.io/hostname": n.name, "kubernetes.io/os": "linux", "example.com/zone": "a"} {
+	for k, v := range map[string]string{"kubernetes.io/hostname": n.NodeName, "kubernetes.io/os": "linux", "example.com/zone": "a"} {
 		if node.Labels[k] != v {
 			t.Errorf("label %s = %q; want %q", k, node.Labels[k], v)
 		}
@@ -208,12 +201,12 @@ func TestNodeRegistrationAndLease(t *testing.T) {
 	}
 
 	var first time.Time
-	n.eventually(30*time.Second, "a renewed lease", func() (bool, error) {
-		lease, err := n.client.CoordinationV1().Leases("kube-node-lease").Get(ctx, n.name, metav1.GetOptions{})
+	framework.Eventually(t, 30*time.Second, "a renewed lease", func() (bool, error) {
+		lease, err := n.Client.CoordinationV1().Leases("kube-node-lease").Get(ctx, n.NodeName, metav1.GetOptions{})
 		if err != nil {
 			return false, nil
 		}
-		if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity != n.name || lease.Spec.RenewTime == nil {
+		if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity != n.NodeName || lease.Spec.RenewTime == nil {
 			return false, nil
 		}
 		if first.IsZero() {
@@ -223,9 +216,9 @@ func TestNodeRegistrationAndLease(t *testing.T) {
 		return lease.Spec.RenewTime.After(first), nil
 	})
 
-	pod := n.create(n.pod("described", "sleep", "600"))
-	n.waitReady(pod)
-	out, stderr, err := n.server.Kubectl("", "describe", "node", n.name)
+	pod := n.CreatePod(n.BusyboxPod("described", "sleep", "600"))
+	n.WaitForReady(pod)
+	out, stderr, err := n.Server.Kubectl("", "describe", "node", n.NodeName)
 	if err != nil {
 		t.Fatalf("kubectl describe node: %v: %s", err, stderr)
 	}
