@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -189,7 +191,9 @@ func Start(t testing.TB, options ...Option) *Cluster {
 	t.Cleanup(func() {
 		if n.leftPods {
 			// Stopped leaving its pods: start it again so that its stop removes them.
-			c.StartAgent()
+			if err := c.startAgent(); err != nil {
+				t.Errorf("restarting the agent to remove its pods: %v", err)
+			}
 		}
 		c.stopAgent()
 		_ = os.RemoveAll(n.runDir)
@@ -223,9 +227,15 @@ func (c *Cluster) AgentOptions() agent.Options { return c.node.opts }
 // starts it first.
 func (c *Cluster) StartAgent() {
 	c.t.Helper()
+	if err := c.startAgent(); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *Cluster) startAgent() error {
 	n := c.node
 	if n.cancel != nil {
-		c.t.Fatal("StartAgent: the agent is running")
+		return errors.New("starting the agent: it is running")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel, n.done = cancel, make(chan error, 1)
@@ -236,13 +246,14 @@ func (c *Cluster) StartAgent() {
 	select {
 	case n.kubelet = <-ready:
 		n.leftPods = false
+		return nil
 	case err := <-n.done:
 		cancel()
 		n.cancel = nil
-		c.t.Fatalf("agent did not start: %v", err)
+		return fmt.Errorf("agent did not start: %w", err)
 	case <-time.After(120 * time.Second):
 		c.stopAgent()
-		c.t.Fatal("agent not started after 120s")
+		return errors.New("agent not started after 120s")
 	}
 }
 
