@@ -22,8 +22,8 @@ var systemNamespaces = []string{"default", "kube-system", "kube-public", "kube-n
 var builtinPriorities = map[string]int32{"system-node-critical": 2000001000, "system-cluster-critical": 2000000000}
 
 // admit runs the mutating and validating admission plugins on a create (old == nil):
-// NamespaceLifecycle, ServiceAccount, DefaultTolerationSeconds, Priority and LimitRanger
-// (ResourceQuota runs after validation: admitQuota).
+// NamespaceLifecycle, ServiceAccount (with the token mount), DefaultTolerationSeconds,
+// Priority and LimitRanger (ResourceQuota runs after validation: admitQuota).
 func (s *Server) admit(ctx context.Context, h *resourceHandler, obj, old runtime.Object) error {
 	m, err := meta.Accessor(obj)
 	if err != nil {
@@ -40,6 +40,9 @@ func (s *Server) admit(ctx context.Context, h *resourceHandler, obj, old runtime
 			// The deprecated alias mirrors the name, as upstream's v1 conversion writes it;
 			// left empty, every later update of the pod would look like a spec change.
 			pod.Spec.DeprecatedServiceAccount = "default"
+		}
+		if err := s.admitServiceAccountToken(ctx, pod); err != nil {
+			return err
 		}
 		addDefaultTolerations(pod)
 		if err := s.admitPriority(ctx, pod); err != nil {

@@ -378,6 +378,38 @@ func TestIntegrationServiceAccountTokenBadRequests(t *testing.T) {
 		})
 	}
 
+	t.Run("pods mount a token volume unless they or their account opt out", func(t *testing.T) {
+		if _, err := admin.CoreV1().ServiceAccounts("default").Create(ctx, &corev1.ServiceAccount{
+			ObjectMeta: metav1.ObjectMeta{Name: "quiet"}, AutomountServiceAccountToken: ptr.To(false),
+		}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			name, account string
+			automount     *bool
+			want          bool
+		}{
+			{"mounted", "default", nil, true},
+			{"account-opts-out", "quiet", nil, false},
+			{"pod-opts-in", "quiet", ptr.To(true), true},
+			{"pod-opts-out", "default", ptr.To(false), false},
+		} {
+			p, err := admin.CoreV1().Pods("default").Create(ctx, &corev1.Pod{
+				ObjectMeta: metav1.ObjectMeta{Name: tt.name},
+				Spec: corev1.PodSpec{ServiceAccountName: tt.account, AutomountServiceAccountToken: tt.automount,
+					Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
+			}, metav1.CreateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mounted := len(p.Spec.Volumes) == 1 && strings.HasPrefix(p.Spec.Volumes[0].Name, "kube-api-access-") &&
+				len(p.Spec.Containers[0].VolumeMounts) == 1 && p.Spec.Containers[0].VolumeMounts[0].MountPath == "/var/run/secrets/kubernetes.io/serviceaccount"
+			if mounted != tt.want || (!tt.want && len(p.Spec.Volumes) != 0) {
+				t.Errorf("%s: volumes %+v mounts %+v, want mounted=%v", tt.name, p.Spec.Volumes, p.Spec.Containers[0].VolumeMounts, tt.want)
+			}
+		}
+	})
+
 	t.Run("discovery lists the token subresource and the reviews", func(t *testing.T) {
 		core, err := admin.Discovery().ServerResourcesForGroupVersion("v1")
 		if err != nil {
