@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-go build -trimpath -ldflags "$(hack/version.sh)" -o bin/capstan ./cmd/capstan
+CGO_ENABLED=0 go build -trimpath -ldflags "$(hack/version.sh)" -o bin/capstan ./cmd/capstan

@@ -1,6 +1,7 @@
 package testing
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,8 +16,11 @@ var (
 	buildErr  error
 )
 
-// Binary builds bin/capstan once per test process and returns its path, so tests can run
-// the real command line (`capstan kubectl ...`).
+// Binary builds the capstan command once per test process, as `make build` does (static,
+// no cgo), and returns its path, so tests can run the real command line (`capstan kubectl
+// ...`). Every test process of the module shares one copy, _output/test/capstan: each
+// builds its own and renames it into place, so a running copy is never overwritten and no
+// copy is left behind per process.
 func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -26,17 +30,21 @@ func Binary(t testing.TB) string {
 			return
 		}
 		root := filepath.Dir(strings.TrimSpace(string(out)))
-		dir, err := os.MkdirTemp("", "capstan-bin-")
-		if err != nil {
-			buildErr = err
+		dir := filepath.Join(root, "_output", "test")
+		if buildErr = os.MkdirAll(dir, 0o755); buildErr != nil {
 			return
 		}
 		binPath = filepath.Join(dir, "capstan")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/capstan")
+		tmp := fmt.Sprintf("%s.%d.tmp", binPath, os.Getpid())
+		cmd := exec.Command("go", "build", "-trimpath", "-o", tmp, "./cmd/capstan")
 		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
+			_ = os.Remove(tmp)
 			buildErr = &buildError{err: err, out: string(out)}
+			return
 		}
+		buildErr = os.Rename(tmp, binPath)
 	})
 	if buildErr != nil {
 		t.Fatalf("building capstan: %v", buildErr)
