@@ -54,6 +54,7 @@ func NewCommand() *cobra.Command {
 	f.StringVar(&opts.ClusterCIDR, "cluster-cidr", "10.42.0.0/16", "The pods' range: cluster-IP traffic from outside it is masqueraded (\"none\": no masquerade)")
 	f.BoolVar(&opts.MasqueradeAll, "masquerade-all", false, "Masquerade all traffic to cluster IPs")
 	f.IntVar(&opts.MasqueradeBit, "iptables-masquerade-bit", 14, "Bit of the packet mark that asks for masquerade (0-31)")
+	f.DurationVar(&opts.UDPIdleTimeout, "udp-timeout", 0, "How long an idle UDP session of the userspace mode is kept open (default 250ms)")
 	f.StringVar(&opts.HealthzBindAddress, "healthz-bind-address", "0.0.0.0:10256", "Address of /healthz (empty: off)")
 	f.StringVar(&opts.MetricsBindAddress, "metrics-bind-address", "127.0.0.1:10249", "Address of /metrics (empty: off)")
 	return cmd

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func TestCommandRejectsAnUnknownMode(t *testing.T) {
+func TestCommandRejectsBadFlags(t *testing.T) {
 	t.Parallel()
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
 	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
@@ -19,16 +19,20 @@ current-context: c
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for mode, want := range map[string]string{
-		"ipvs": `unknown --proxy-mode "ipvs" (one of iptables, nftables, userspace)`,
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--proxy-mode", "ipvs"}, `unknown --proxy-mode "ipvs" (one of iptables, nftables, userspace)`},
+		{[]string{"--proxy-mode", "userspace", "--udp-timeout", "-1s"}, "userspace: negative UDP idle timeout -1s"},
 	} {
 		cmd := NewCommand()
-		cmd.SetArgs([]string{"--kubeconfig", kubeconfig, "--proxy-mode", mode, "--healthz-bind-address", "", "--metrics-bind-address", ""})
+		cmd.SetArgs(append([]string{"--kubeconfig", kubeconfig, "--healthz-bind-address", "", "--metrics-bind-address", ""}, tc.args...))
 		cmd.SetOut(&strings.Builder{})
 		cmd.SetErr(&strings.Builder{})
 		err := cmd.ExecuteContext(t.Context())
-		if err == nil || err.Error() != want {
-			t.Errorf("--proxy-mode %s: %v, want %q", mode, err, want)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%v: %v, want %q", tc.args, err, tc.want)
 		}
 	}
 }

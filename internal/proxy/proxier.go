@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"capstan/internal/proxy/desired"
 	"capstan/internal/proxy/iptables"
@@ -49,8 +50,9 @@ type modeConfig struct {
 	runner        runner.Runner
 	masqueradeBit int
 	// sockets opens the userspace mode's sockets (nil: the host's).
-	sockets userspace.Sockets
-	logger  *slog.Logger
+	sockets        userspace.Sockets
+	udpIdleTimeout time.Duration
+	logger         *slog.Logger
 }
 
 // newProxier builds the named mode.
@@ -61,7 +63,7 @@ func newProxier(mode string, c modeConfig) (Proxier, error) {
 	case ModeNFTables:
 		return nftables.New(nftables.Options{Runner: c.runner, MasqueradeBit: c.masqueradeBit, Logger: c.logger})
 	case ModeUserspace:
-		return userspace.New(userspace.Options{Runner: c.runner, Sockets: c.sockets, Logger: c.logger})
+		return userspace.New(userspace.Options{Runner: c.runner, Sockets: c.sockets, UDPIdleTimeout: c.udpIdleTimeout, Logger: c.logger})
 	}
 	return nil, fmt.Errorf("unknown --proxy-mode %q (one of %s)", mode, strings.Join(Modes, ", "))
 }

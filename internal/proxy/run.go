@@ -64,6 +64,9 @@ type Options struct {
 	// Sockets opens the userspace mode's proxy sockets and its connections to endpoints
 	// (e.g. inside the network namespace Runner acts in). Default: the host's.
 	Sockets userspace.Sockets
+	// UDPIdleTimeout ends an idle UDP session of the userspace mode (upstream's
+	// --udp-timeout). Default 250ms.
+	UDPIdleTimeout time.Duration
 	// Registry the metrics are registered on. Default: a registry of the proxy's own.
 	Registry *prometheus.Registry
 	// Runner runs the mode's tools and conntrack (e.g. inside a network namespace).
@@ -138,7 +141,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	proxier, err := newProxier(opts.Mode, modeConfig{runner: opts.Runner, masqueradeBit: opts.MasqueradeBit, sockets: opts.Sockets, logger: log})
+	proxier, err := newProxier(opts.Mode, modeConfig{runner: opts.Runner, masqueradeBit: opts.MasqueradeBit, sockets: opts.Sockets, udpIdleTimeout: opts.UDPIdleTimeout, logger: log})
 	if err != nil {
 		return err
 	}
