@@ -22,10 +22,15 @@ import (
 //   - for every UDP port that had no endpoint to use and now has one, entries to its
 //     service addresses and node port go.
 //
+// An endpoint is its address and port: one that moves to another port on the same address
+// (a DNS server restarted on a free port) is gone too. A nil prev (the first sync) is a
+// state without services, as upstream has it: every UDP port with endpoints loses its
+// entries, which may NAT to what an earlier run had, at a port nothing listens on now.
+//
 // Ports of other protocols keep their connections (TCP ends them by itself).
 func staleConntrack(prev, next *desired.State) [][]string {
 	if prev == nil {
-		return nil
+		prev = &desired.State{}
 	}
 	nextByName := make(map[desired.ServicePortName]*desired.ServicePort, len(next.Services))
 	for i := range next.Services {
@@ -41,15 +46,15 @@ func staleConntrack(prev, next *desired.State) [][]string {
 			continue
 		}
 		prevUsable[old.Name] = len(old.AllEndpoints()) > 0
-		var keep map[netip.Addr]bool
+		var keep map[netip.AddrPort]bool
 		if cur := nextByName[old.Name]; cur != nil {
-			keep = map[netip.Addr]bool{}
+			keep = map[netip.AddrPort]bool{}
 			for _, e := range cur.AllEndpoints() {
-				keep[e.IP] = true
+				keep[netip.AddrPortFrom(e.IP, uint16(e.Port))] = true
 			}
 		}
 		for _, e := range old.AllEndpoints() {
-			if keep[e.IP] {
+			if keep[netip.AddrPortFrom(e.IP, uint16(e.Port))] {
 				continue
 			}
 			ep := e.IP.String()

@@ -53,6 +53,12 @@ func TestStaleConntrack(t *testing.T) {
 			want: []string{"-D -p udp --orig-dst 10.43.0.10", "-D -p udp --orig-dst 192.0.2.1", "-D -p udp --orig-port-dst 30053"},
 		},
 		{
+			name: "a UDP endpoint that moves to another port loses its entries",
+			prev: []desired.ServicePort{udpPort("dns", 0, "10.42.0.1")},
+			next: []desired.ServicePort{movedPort(udpPort("dns", 0, "10.42.0.1"), 5353)},
+			want: []string{"-D -p udp --orig-dst 10.43.0.10 --dst-nat 10.42.0.1", "-D -p udp --orig-dst 192.0.2.1 --dst-nat 10.42.0.1"},
+		},
+		{
 			name: "unchanged UDP endpoints keep their entries",
 			prev: []desired.ServicePort{udpPort("dns", 0, "10.42.0.1")},
 			next: []desired.ServicePort{udpPort("dns", 0, "10.42.0.1")},
@@ -73,7 +79,29 @@ func TestStaleConntrack(t *testing.T) {
 			}
 		})
 	}
-	if got := staleConntrack(nil, &desired.State{Services: []desired.ServicePort{udpPort("dns", 0, "10.42.0.1")}}); got != nil {
-		t.Errorf("the first sync flushes %v, want nothing", got)
+}
+
+// movedPort is sp with its endpoints on port.
+func movedPort(sp desired.ServicePort, port int32) desired.ServicePort {
+	for i := range sp.ClusterEndpoints {
+		sp.ClusterEndpoints[i].Port = port
+	}
+	return sp
+}
+
+// The first sync cannot know what an earlier run left in conntrack (NAT to endpoints or
+// proxy ports gone since), so UDP ports with endpoints start without entries.
+func TestStaleConntrackOnTheFirstSync(t *testing.T) {
+	t.Parallel()
+	tcp := udpPort("web", 0, "10.42.0.5")
+	tcp.Name.Protocol = corev1.ProtocolTCP
+	next := &desired.State{Services: []desired.ServicePort{udpPort("dns", 30053, "10.42.0.1"), udpPort("none", 0), tcp}}
+	var got []string
+	for _, args := range staleConntrack(nil, next) {
+		got = append(got, strings.Join(args, " "))
+	}
+	want := []string{"-D -p udp --orig-dst 10.43.0.10", "-D -p udp --orig-dst 192.0.2.1", "-D -p udp --orig-port-dst 30053"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -60,6 +60,12 @@ func (e *env) byName(t *testing.T) {
 	for _, name := range []string{app, app + "." + namespace, app + "." + namespace + ".svc.cluster.local"} {
 		e.tally(t, e.ask(t, "http://"+name+"/hostname"))
 	}
+	// Once it answers, DNS answers every time: no query is lost, e.g. to a conntrack entry
+	// that still NATs to the DNS port of an earlier cluster.
+	lines, err := e.c.AgnhostClient(e.client, "--count=50", "lookup:"+app)
+	if err != nil {
+		t.Errorf("50 lookups of %s: %v; answers:\n%s", app, err, strings.Join(lines, "\n"))
+	}
 }
 
 // everyBackend: 60 requests on new connections reach all three backends.
