@@ -16,24 +16,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"capstan/internal/proxy"
 	"capstan/test/e2e/framework"
 )
-
-// requireBuilt skips the test when this build's proxy cannot run mode: the userspace mode
-// joins once internal/proxy lists it among its built modes, which `capstan proxy
-// --proxy-mode` names in its help ("this build has: ...").
-func requireBuilt(t *testing.T, mode string) {
-	t.Helper()
-	usage := proxy.NewCommand().Flags().Lookup("proxy-mode").Usage
-	_, built, ok := strings.Cut(usage, "this build has: ")
-	if !ok {
-		t.Fatalf("cannot tell the built proxy modes from %q", usage)
-	}
-	if !slices.Contains(strings.Split(strings.TrimSuffix(built, ")"), ", "), mode) {
-		t.Skipf("proxy mode %s is not built yet (%s)", mode, built)
-	}
-}
 
 // env is one cluster of a proxy mode with its test pods.
 type env struct {
