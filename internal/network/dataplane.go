@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"github.com/vishvananda/netlink"
@@ -108,13 +109,50 @@ func (d *linuxDataplane) applyRules(ctx context.Context, rules string) error {
 		}
 		add := []string{"-w", "-t", j.table, "-A", j.chain}
 		if j.insert {
-			add = []string{"-w", "-t", j.table, "-I", j.chain, "1"}
+			pos, err := d.insertPosition(ctx, j.table, j.chain)
+			if err != nil {
+				return err
+			}
+			add = []string{"-w", "-t", j.table, "-I", j.chain, strconv.Itoa(pos)}
 		}
 		if err := d.run(ctx, nil, "iptables", append(add, j.rule...)...); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// insertPosition is where a jump that goes first goes: after the service proxy's jumps
+// (KUBE-*) at the head of the chain, which must see pods' traffic before the pod network
+// accepts it (a service without endpoints rejects; accepted, the packet would leave by the
+// default route to the service address).
+func (d *linuxDataplane) insertPosition(ctx context.Context, table, chain string) (int, error) {
+	var out []byte
+	err := inNetNS(d.netns, func() error {
+		var err error
+		out, err = d.runner.Run(ctx, nil, "iptables", "-w", "-t", table, "-S", chain)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("iptables -t %s -S %s: %w", table, chain, err)
+	}
+	return afterProxyJumps(string(out), chain), nil
+}
+
+// afterProxyJumps returns the 1-based position after the leading rules of chain (in
+// iptables -S output) that jump to the service proxy's chains.
+func afterProxyJumps(rules, chain string) int {
+	pos := 1
+	for _, line := range strings.Split(rules, "\n") {
+		if !strings.HasPrefix(line, "-A "+chain+" ") {
+			continue
+		}
+		if !strings.Contains(line, " -j KUBE-") {
+			break
+		}
+		pos++
+	}
+	return pos
 }
 
 func (d *linuxDataplane) removeRules(ctx context.Context) error {

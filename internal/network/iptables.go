@@ -16,7 +16,8 @@ const (
 // jump is a rule in a built-in chain that enters one of ours.
 type jump struct {
 	table, chain string
-	// insert puts it first in the built-in chain; otherwise it is appended.
+	// insert puts it first in the built-in chain (after the service proxy's jumps);
+	// otherwise it is appended.
 	insert bool
 	rule   []string
 }
@@ -24,7 +25,8 @@ type jump struct {
 func jumps() []jump {
 	return []jump{
 		{table: "nat", chain: "POSTROUTING", rule: []string{"-m", "comment", "--comment", "capstan pod network masquerade", "-j", ChainPostrouting}},
-		// First, so a DROP policy or a REJECT appended by someone else does not cut pods off.
+		// Early, so a DROP policy or a REJECT appended by someone else does not cut pods off;
+		// but after the service proxy's jumps, whose rejects must see pods' traffic first.
 		{table: "filter", chain: "FORWARD", insert: true, rule: []string{"-m", "comment", "--comment", "capstan pod network forwarding", "-j", ChainForward}},
 	}
 }

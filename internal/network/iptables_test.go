@@ -32,3 +32,20 @@ func TestRulesStayInOurChains(t *testing.T) {
 		}
 	}
 }
+
+func TestAfterProxyJumps(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, rules string
+		want        int
+	}{
+		{"empty chain", "-P FORWARD ACCEPT\n", 1},
+		{"proxy jumps first", "-P FORWARD ACCEPT\n-A FORWARD -m comment --comment \"kubernetes forwarding rules\" -j KUBE-FORWARD\n" +
+			"-A FORWARD -m conntrack --ctstate NEW -j KUBE-SERVICES\n-A FORWARD -j DOCKER-USER\n", 3},
+		{"someone else first", "-P FORWARD DROP\n-A FORWARD -j DOCKER-USER\n-A FORWARD -j KUBE-SERVICES\n", 1},
+	} {
+		if got := afterProxyJumps(tc.rules, "FORWARD"); got != tc.want {
+			t.Errorf("%s: position %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}

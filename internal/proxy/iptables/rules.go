@@ -124,6 +124,12 @@ type planner struct {
 	natChains, natRules       buffer
 	own                       []*ownPart
 	missing                   []jump
+	// natFirst commits the nat table before the filter table: iptables-restore commits
+	// each table on its own, so between the two a port is half-written. A port gaining its
+	// first usable endpoints must get its forwarding (nat) before losing its reject
+	// (filter), and a port losing them the reverse, or its traffic leaves unforwarded by
+	// the default route for that moment.
+	natFirst bool
 }
 
 // buildPlan renders st. With prev nil every chain is written (a full sync) and existing,
@@ -152,9 +158,14 @@ func buildPlan(st *desired.State, prev map[desired.ServicePortName]*written, exi
 	}
 	p.fixedRules()
 	var stale []string
+	var gaining, losing bool
 	for i := range st.Services {
 		sp := &st.Services[i]
 		old := prev[sp.Name]
+		if old != nil {
+			gains, loses := forwardingChange(&old.sp, sp)
+			gaining, losing = gaining || gains, losing || loses
+		}
 		w := p.service(sp, old == nil || !old.sp.Equal(sp))
 		if w == nil {
 			w = old
@@ -182,6 +193,9 @@ func buildPlan(st *desired.State, prev map[desired.ServicePortName]*written, exi
 			}
 		}
 	}
+	// When some ports gain forwarding and others lose it, neither order suits both; the
+	// filter table first is the full sync's order.
+	p.natFirst = gaining && !losing
 	p.nodePortsLast()
 	slices.Sort(stale)
 	stale = slices.Compact(stale)
@@ -260,11 +274,17 @@ func buildPlan(st *desired.State, prev map[desired.ServicePortName]*written, exi
 func (p *planner) shared(decls, rules, deletes []byte) []byte {
 	var b bytes.Buffer
 	b.Grow(p.filterChains.Len() + p.filterRules.Len() + p.natChains.Len() + p.natRules.Len() + len(decls) + len(rules) + len(deletes) + 32)
-	b.WriteString("*filter\n")
-	b.Write(p.filterChains.Bytes())
-	b.Write(p.filterRules.Bytes())
-	p.insertJumps(&b, "filter")
-	b.WriteString("COMMIT\n*nat\n")
+	filter := func() {
+		b.WriteString("*filter\n")
+		b.Write(p.filterChains.Bytes())
+		b.Write(p.filterRules.Bytes())
+		p.insertJumps(&b, "filter")
+		b.WriteString("COMMIT\n")
+	}
+	if !p.natFirst {
+		filter()
+	}
+	b.WriteString("*nat\n")
 	b.Write(p.natChains.Bytes())
 	b.Write(decls)
 	b.Write(p.natRules.Bytes())
@@ -272,7 +292,20 @@ func (p *planner) shared(decls, rules, deletes []byte) []byte {
 	p.insertJumps(&b, "nat")
 	b.Write(deletes)
 	b.WriteString("COMMIT\n")
+	if p.natFirst {
+		filter()
+	}
 	return b.Bytes()
+}
+
+// forwardingChange tells whether a service port goes from rejecting or dropping some of
+// its traffic to forwarding it (gains), or the reverse (loses).
+func forwardingChange(old, sp *desired.ServicePort) (gains, loses bool) {
+	for _, a := range [][2]desired.Action{{old.InternalAction(), sp.InternalAction()}, {old.ExternalAction(), sp.ExternalAction()}} {
+		gains = gains || (a[0] != desired.Forward && a[1] == desired.Forward)
+		loses = loses || (a[0] == desired.Forward && a[1] != desired.Forward)
+	}
+	return gains, loses
 }
 
 func (p *planner) insertJumps(b *bytes.Buffer, table string) {

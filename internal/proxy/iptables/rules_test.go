@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -161,5 +162,44 @@ func TestLargeSyncsAreSplitIntoWholeServiceChunks(t *testing.T) {
 	full := buildPlan(st, nil, nil, mark, chunkChains, nil)
 	if pl.rules["nat"] != full.rules["nat"] || pl.rules["filter"] != full.rules["filter"] {
 		t.Errorf("chunked plan counts %v rules, one transaction %v", pl.rules, full.rules)
+	}
+}
+
+// TestTablesAreCommittedInTheOrderThatLeavesNoGap checks the order of the two tables'
+// commits: a port that gains usable endpoints gets its forwarding (nat) before its reject
+// goes (filter), a port that loses them gets its reject first, so no packet finds neither.
+func TestTablesAreCommittedInTheOrderThatLeavesNoGap(t *testing.T) {
+	t.Parallel()
+	withEndpoints := loadState(t, desired.Masquerade{})
+	without := func(names ...string) *desired.State {
+		st := loadState(t, desired.Masquerade{})
+		for i := range st.Services {
+			if slices.Contains(names, st.Services[i].Name.String()) {
+				st.Services[i].ClusterEndpoints, st.Services[i].LocalEndpoints = nil, nil
+				st.Services[i].HasAnyEndpoints = false
+			}
+		}
+		return st
+	}
+	const web, other = "ns1/web:http", "ns2/np:http"
+	for _, tc := range []struct {
+		name         string
+		prev, next   *desired.State
+		wantNATFirst bool
+	}{
+		{"a port gains endpoints", without(web), withEndpoints, true},
+		{"a port loses its endpoints", withEndpoints, without(web), false},
+		{"one gains, another loses", without(web), without(other), false},
+		{"endpoints change, forwarding stays", withEndpoints, withEndpoints, false},
+	} {
+		prev := buildPlan(tc.prev, nil, nil, mark, chunkChains, nil)
+		next := string(bytes.Join(buildPlan(tc.next, prev.services, nil, mark, chunkChains, nil).restores, nil))
+		nat, filter := strings.Index(next, "*nat\n"), strings.Index(next, "*filter\n")
+		if nat < 0 || filter < 0 {
+			t.Fatalf("%s: both tables not written:\n%s", tc.name, next)
+		}
+		if got := nat < filter; got != tc.wantNATFirst {
+			t.Errorf("%s: nat committed first = %v, want %v", tc.name, got, tc.wantNATFirst)
+		}
 	}
 }
