@@ -25,6 +25,7 @@ import (
 	corev1apply "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1apply "k8s.io/client-go/applyconfigurations/meta/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 
 	capstantesting "capstan/internal/testing"
 )
@@ -329,11 +330,17 @@ func TestIntegrationServerSideApply(t *testing.T) {
 		if e, ok := managedEntry(d.ManagedFields, "kubectl", metav1.ManagedFieldsOperationUpdate, "scale"); !ok || !ownsField(t, e, "f:spec", "f:replicas") {
 			t.Fatalf("scale:%s", describeEntries(d.ManagedFields))
 		}
-		d.Status.ObservedGeneration = 99
-		if _, err := s.Client.AppsV1().Deployments("default").UpdateStatus(ctx, d, metav1.UpdateOptions{FieldManager: "status-writer"}); err != nil {
+		// The written object, not a read after it: the deployment controller may write the
+		// status (and own observedGeneration) again at any moment, and conflict with us.
+		if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			d = deployment(t, "ssa")
+			d.Status.ObservedGeneration = 99
+			var err error
+			d, err = s.Client.AppsV1().Deployments("default").UpdateStatus(ctx, d, metav1.UpdateOptions{FieldManager: "status-writer"})
+			return err
+		}); err != nil {
 			t.Fatal(err)
 		}
-		d = deployment(t, "ssa")
 		if e, ok := managedEntry(d.ManagedFields, "status-writer", metav1.ManagedFieldsOperationUpdate, "status"); !ok || !ownsField(t, e, "f:status", "f:observedGeneration") {
 			t.Fatalf("status:%s", describeEntries(d.ManagedFields))
 		}
