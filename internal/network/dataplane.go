@@ -14,6 +14,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"capstan/internal/netfilter/jump"
 )
 
 // linuxDataplane programs the kernel with netlink, iptables-restore and /proc/sys, in the
@@ -88,55 +90,45 @@ func (d *linuxDataplane) writeConflist(dir string, c CNIConfig) (bool, error) {
 	return WriteConflist(dir, c)
 }
 
-func (d *linuxDataplane) run(ctx context.Context, stdin []byte, name string, args ...string) error {
-	return inNetNS(d.netns, func() error {
-		out, err := d.runner.Run(ctx, stdin, name, args...)
-		if err != nil {
-			return fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, bytes.TrimSpace(out))
-		}
-		return nil
+// Run runs a command in the dataplane's network namespace and returns its output.
+func (d *linuxDataplane) Run(ctx context.Context, stdin []byte, name string, args ...string) ([]byte, error) {
+	var out []byte
+	err := inNetNS(d.netns, func() error {
+		var err error
+		out, err = d.runner.Run(ctx, stdin, name, args...)
+		return err
 	})
+	return out, err
+}
+
+func (d *linuxDataplane) run(ctx context.Context, stdin []byte, name string, args ...string) error {
+	if out, err := d.Run(ctx, stdin, name, args...); err != nil {
+		return fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, bytes.TrimSpace(out))
+	}
+	return nil
 }
 
 func (d *linuxDataplane) applyRules(ctx context.Context, rules string) error {
 	if err := d.run(ctx, []byte(rules), "iptables-restore", "-w", "--noflush"); err != nil {
 		return err
 	}
-	for _, j := range jumps() {
-		check := append([]string{"-w", "-t", j.table, "-C", j.chain}, j.rule...)
-		if d.run(ctx, nil, "iptables", check...) == nil {
-			continue
-		}
-		add := []string{"-w", "-t", j.table, "-A", j.chain}
-		if j.insert {
-			pos, err := d.insertPosition(ctx, j.table, j.chain)
+	for _, j := range jump.Missing(ctx, d, jumps()) {
+		add := []string{"-w", "-t", j.Table, "-A", j.Chain}
+		if !j.Append {
+			// After the service proxy's jumps (KUBE-*) at the head of the chain, which
+			// must see pods' traffic before the pod network accepts it (a service without
+			// endpoints rejects; accepted, the packet would leave by the default route).
+			out, err := d.Run(ctx, nil, "iptables", "-w", "-t", j.Table, "-S", j.Chain)
 			if err != nil {
-				return err
+				return fmt.Errorf("iptables -t %s -S %s: %w", j.Table, j.Chain, err)
 			}
-			add = []string{"-w", "-t", j.table, "-I", j.chain, strconv.Itoa(pos)}
+			add = []string{"-w", "-t", j.Table, "-I", j.Chain, strconv.Itoa(afterProxyJumps(string(out), j.Chain))}
 		}
-		if err := d.run(ctx, nil, "iptables", append(add, j.rule...)...); err != nil {
+		if err := d.run(ctx, nil, "iptables", append(add, j.Args...)...); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// insertPosition is where a jump that goes first goes: after the service proxy's jumps
-// (KUBE-*) at the head of the chain, which must see pods' traffic before the pod network
-// accepts it (a service without endpoints rejects; accepted, the packet would leave by the
-// default route to the service address).
-func (d *linuxDataplane) insertPosition(ctx context.Context, table, chain string) (int, error) {
-	var out []byte
-	err := inNetNS(d.netns, func() error {
-		var err error
-		out, err = d.runner.Run(ctx, nil, "iptables", "-w", "-t", table, "-S", chain)
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("iptables -t %s -S %s: %w", table, chain, err)
-	}
-	return afterProxyJumps(string(out), chain), nil
 }
 
 // afterProxyJumps returns the 1-based position after the leading rules of chain (in
@@ -156,15 +148,7 @@ func afterProxyJumps(rules, chain string) int {
 }
 
 func (d *linuxDataplane) removeRules(ctx context.Context) error {
-	for _, j := range jumps() {
-		// Delete every copy; the first failure means none is left.
-		for range 10 {
-			del := append([]string{"-w", "-t", j.table, "-D", j.chain}, j.rule...)
-			if d.run(ctx, nil, "iptables", del...) != nil {
-				break
-			}
-		}
-	}
+	jump.Remove(ctx, d, jumps())
 	return d.run(ctx, []byte(deleteChainsRules()), "iptables-restore", "-w", "--noflush")
 }
 

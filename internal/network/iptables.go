@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"capstan/internal/netfilter/jump"
 )
 
 // Chain names. Everything this package puts in netfilter lives in chains with the
@@ -13,21 +15,14 @@ const (
 	ChainForward     = "CAPSTAN-NET-FORWARD"
 )
 
-// jump is a rule in a built-in chain that enters one of ours.
-type jump struct {
-	table, chain string
-	// insert puts it first in the built-in chain (after the service proxy's jumps);
-	// otherwise it is appended.
-	insert bool
-	rule   []string
-}
-
-func jumps() []jump {
-	return []jump{
-		{table: "nat", chain: "POSTROUTING", rule: []string{"-m", "comment", "--comment", "capstan pod network masquerade", "-j", ChainPostrouting}},
-		// Early, so a DROP policy or a REJECT appended by someone else does not cut pods off;
-		// but after the service proxy's jumps, whose rejects must see pods' traffic first.
-		{table: "filter", chain: "FORWARD", insert: true, rule: []string{"-m", "comment", "--comment", "capstan pod network forwarding", "-j", ChainForward}},
+// jumps enter our chains from the built-in ones.
+func jumps() []jump.Jump {
+	return []jump.Jump{
+		{Table: "nat", Chain: "POSTROUTING", Append: true, Args: []string{"-m", "comment", "--comment", "capstan pod network masquerade", "-j", ChainPostrouting}},
+		// Early (not appended), so a DROP policy or a REJECT appended by someone else does
+		// not cut pods off; but after the service proxy's jumps (applyRules), whose
+		// rejects must see pods' traffic first.
+		{Table: "filter", Chain: "FORWARD", Args: []string{"-m", "comment", "--comment", "capstan pod network forwarding", "-j", ChainForward}},
 	}
 }
 

@@ -27,8 +27,8 @@ func TestRulesStayInOurChains(t *testing.T) {
 		}
 	}
 	for _, j := range jumps() {
-		if target := j.rule[len(j.rule)-1]; !strings.HasPrefix(target, "CAPSTAN-NET-") {
-			t.Errorf("jump from %s/%s to %s", j.table, j.chain, target)
+		if target := j.Args[len(j.Args)-1]; !strings.HasPrefix(target, "CAPSTAN-NET-") {
+			t.Errorf("jump from %s/%s to %s", j.Table, j.Chain, target)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"capstan/internal/netfilter/jump"
 	"capstan/internal/proxy/desired"
 	"capstan/internal/proxy/runner"
 )
@@ -55,13 +56,8 @@ func New(opts Options) (*Proxier, error) {
 	return &Proxier{run: opts.Runner, log: opts.Logger, mark: fmt.Sprintf("%#x", 1<<opts.MasqueradeBit)}, nil
 }
 
-// jump is a rule in a built-in chain that sends traffic into this mode's chains.
-type jump struct {
-	table, chain string
-	args         []string
-}
-
-func jumps() []jump {
+// jumps are the rules in the built-in chains that send traffic into this mode's chains.
+func jumps() []jump.Jump {
 	c := func(s string) []string { return []string{"-m", "comment", "--comment", s} }
 	newConn := []string{"-m", "conntrack", "--ctstate", "NEW"}
 	cat := func(parts ...[]string) []string {
@@ -72,18 +68,21 @@ func jumps() []jump {
 		return out
 	}
 	to := func(chain string) []string { return []string{"-j", chain} }
-	return []jump{
-		{"filter", "INPUT", cat(newConn, c("kubernetes load balancer firewall"), to(chainProxyFirewall))},
-		{"filter", "INPUT", cat(newConn, c("kubernetes externally-visible service portals"), to(chainExternalServices))},
-		{"filter", "FORWARD", cat(newConn, c("kubernetes load balancer firewall"), to(chainProxyFirewall))},
-		{"filter", "FORWARD", cat(c("kubernetes forwarding rules"), to(chainForward))},
-		{"filter", "FORWARD", cat(newConn, c("kubernetes service portals"), to(chainServices))},
-		{"filter", "FORWARD", cat(newConn, c("kubernetes externally-visible service portals"), to(chainExternalServices))},
-		{"filter", "OUTPUT", cat(newConn, c("kubernetes load balancer firewall"), to(chainProxyFirewall))},
-		{"filter", "OUTPUT", cat(newConn, c("kubernetes service portals"), to(chainServices))},
-		{"nat", "PREROUTING", cat(c("kubernetes service portals"), to(chainServices))},
-		{"nat", "OUTPUT", cat(c("kubernetes service portals"), to(chainServices))},
-		{"nat", "POSTROUTING", cat(c("kubernetes postrouting rules"), to(chainPostrouting))},
+	j := func(table, chain string, args []string) jump.Jump {
+		return jump.Jump{Table: table, Chain: chain, Args: args}
+	}
+	return []jump.Jump{
+		j("filter", "INPUT", cat(newConn, c("kubernetes load balancer firewall"), to(chainProxyFirewall))),
+		j("filter", "INPUT", cat(newConn, c("kubernetes externally-visible service portals"), to(chainExternalServices))),
+		j("filter", "FORWARD", cat(newConn, c("kubernetes load balancer firewall"), to(chainProxyFirewall))),
+		j("filter", "FORWARD", cat(c("kubernetes forwarding rules"), to(chainForward))),
+		j("filter", "FORWARD", cat(newConn, c("kubernetes service portals"), to(chainServices))),
+		j("filter", "FORWARD", cat(newConn, c("kubernetes externally-visible service portals"), to(chainExternalServices))),
+		j("filter", "OUTPUT", cat(newConn, c("kubernetes load balancer firewall"), to(chainProxyFirewall))),
+		j("filter", "OUTPUT", cat(newConn, c("kubernetes service portals"), to(chainServices))),
+		j("nat", "PREROUTING", cat(c("kubernetes service portals"), to(chainServices))),
+		j("nat", "OUTPUT", cat(c("kubernetes service portals"), to(chainServices))),
+		j("nat", "POSTROUTING", cat(c("kubernetes postrouting rules"), to(chainPostrouting))),
 	}
 }
 
@@ -94,14 +93,14 @@ func (p *Proxier) Sync(ctx context.Context, st *desired.State) error {
 	defer p.mu.Unlock()
 	prev := p.applied
 	var existing []string
-	var missing []jump
+	var missing []jump.Jump
 	if st.Full || prev == nil {
 		prev = nil
 		var err error
 		if existing, err = p.chains(ctx, "nat"); err != nil {
 			return err
 		}
-		missing = p.missingJumps(ctx)
+		missing = jump.Missing(ctx, p.run, jumps())
 	}
 	pl := buildPlan(st, prev, existing, p.mark, chunkChains, missing)
 	p.applied = nil
@@ -122,19 +121,6 @@ func (p *Proxier) RuleCounts() map[string]int {
 	out := make(map[string]int, len(p.rules))
 	for k, v := range p.rules {
 		out[k] = v
-	}
-	return out
-}
-
-// missingJumps returns the jumps from the built-in chains that are not there (all of them
-// before the first sync: the chains they jump to do not exist yet).
-func (p *Proxier) missingJumps(ctx context.Context) []jump {
-	var out []jump
-	for _, j := range jumps() {
-		args := append([]string{"-w", "-t", j.table, "-C", j.chain}, j.args...)
-		if _, err := p.run.Run(ctx, nil, "iptables", args...); err != nil {
-			out = append(out, j)
-		}
 	}
 	return out
 }
@@ -169,15 +155,7 @@ func (p *Proxier) Cleanup(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.applied = nil
-	for _, j := range jumps() {
-		// A rule may have been added more than once; delete until none is left.
-		for range 10 {
-			args := append([]string{"-w", "-t", j.table, "-D", j.chain}, j.args...)
-			if _, err := p.run.Run(ctx, nil, "iptables", args...); err != nil {
-				break
-			}
-		}
-	}
+	jump.Remove(ctx, p.run, jumps())
 	var b bytes.Buffer
 	for _, table := range []string{"filter", "nat"} {
 		all, err := p.chains(ctx, table)

@@ -125,7 +125,7 @@ func TestMissingJumpsAreAddedWithTheRules(t *testing.T) {
 	}
 	// Once there, they are not added again.
 	for _, j := range jumps() {
-		present["iptables "+strings.Join(append([]string{"-w", "-t", j.table, "-C", j.chain}, j.args...), " ")] = true
+		present["iptables "+strings.Join(append([]string{"-w", "-t", j.Table, "-C", j.Chain}, j.Args...), " ")] = true
 	}
 	if err := p.Sync(t.Context(), &desired.State{Full: true}); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"capstan/internal/netfilter/jump"
 	"capstan/internal/proxy/desired"
 )
 
@@ -123,7 +124,7 @@ type planner struct {
 	filterChains, filterRules buffer
 	natChains, natRules       buffer
 	own                       []*ownPart
-	missing                   []jump
+	missing                   []jump.Jump
 	// natFirst commits the nat table before the filter table: iptables-restore commits
 	// each table on its own, so between the two a port is half-written. A port gaining its
 	// first usable endpoints must get its forwarding (nat) before losing its reject
@@ -147,7 +148,7 @@ type planner struct {
 // that rewrites the shared chains adds them, so traffic starts going through all the chains
 // at once (a connection DNATed before the masquerade jump exists would keep its unmasqueraded
 // source for its whole life).
-func buildPlan(st *desired.State, prev map[desired.ServicePortName]*written, existing []string, masqMark string, chunk int, missing []jump) plan {
+func buildPlan(st *desired.State, prev map[desired.ServicePortName]*written, existing []string, masqMark string, chunk int, missing []jump.Jump) plan {
 	p := &planner{st: st, masqMark: masqMark, missing: missing}
 	out := plan{services: make(map[desired.ServicePortName]*written, len(st.Services))}
 	for _, c := range fixedFilterChains {
@@ -310,17 +311,9 @@ func forwardingChange(old, sp *desired.ServicePort) (gains, loses bool) {
 
 func (p *planner) insertJumps(b *bytes.Buffer, table string) {
 	for _, j := range p.missing {
-		if j.table != table {
-			continue
+		if j.Table == table {
+			b.WriteString(j.RestoreLine() + "\n")
 		}
-		b.WriteString("-I " + j.chain + " 1")
-		for _, a := range j.args {
-			if strings.ContainsAny(a, " \"") {
-				a = strconv.Quote(a)
-			}
-			b.WriteString(" " + a)
-		}
-		b.WriteByte('\n')
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/clock"
 
+	"capstan/internal/netfilter/jump"
 	"capstan/internal/proxy/desired"
 	"capstan/internal/proxy/runner"
 )
@@ -119,7 +120,7 @@ func (p *Proxier) Sync(ctx context.Context, st *desired.State) error {
 
 	var input []byte
 	if full {
-		input = fullRestore(next, p.missingJumps(ctx))
+		input = fullRestore(next, jump.Missing(ctx, p.run, jumps()))
 	} else {
 		input = partialRestore(p.applied, next)
 	}
@@ -191,18 +192,6 @@ func (f *forwarder) open(ctx context.Context, proto corev1.Protocol, choose choo
 	return t, nil
 }
 
-// missingJumps returns the jumps from the built-in chains that are not there.
-func (p *Proxier) missingJumps(ctx context.Context) []jump {
-	var out []jump
-	for _, j := range jumps() {
-		args := append([]string{"-w", "-t", j.table, "-C", j.chain}, j.args...)
-		if _, err := p.run.Run(ctx, nil, "iptables", args...); err != nil {
-			out = append(out, j)
-		}
-	}
-	return out
-}
-
 // RuleCounts returns the number of rules of the mode's chains in each table after the
 // last successful Sync.
 func (p *Proxier) RuleCounts() map[string]int {
@@ -234,15 +223,7 @@ func (p *Proxier) Cleanup(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.closeAll()
-	for _, j := range jumps() {
-		// A rule may have been added more than once; delete until none is left.
-		for range 10 {
-			args := append([]string{"-w", "-t", j.table, "-D", j.chain}, j.args...)
-			if _, err := p.run.Run(ctx, nil, "iptables", args...); err != nil {
-				break
-			}
-		}
-	}
+	jump.Remove(ctx, p.run, jumps())
 	// Declaring a chain creates or flushes it, so this works whether or not it exists.
 	t := tableText{}
 	for _, o := range ownedChains {

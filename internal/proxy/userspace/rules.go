@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"capstan/internal/netfilter/jump"
 	"capstan/internal/proxy/desired"
 )
 
@@ -28,46 +29,22 @@ var ownedChains = []struct {
 	{"nat", []string{chainPortalsContainer, chainPortalsHost, chainNodePortContainer, chainNodePortHost}},
 }
 
-// jump is a rule in a built-in chain that sends traffic into one of the mode's chains.
-type jump struct {
-	table, chain string
-	// last appends the rule instead of inserting it first.
-	last bool
-	args []string
-}
-
-func jumps() []jump {
+// jumps are the rules in the built-in chains that send traffic into the mode's chains.
+func jumps() []jump.Jump {
 	c := func(s string) []string { return []string{"-m", "comment", "--comment", s} }
 	newConn := []string{"-m", "conntrack", "--ctstate", "NEW"}
 	local := []string{"-m", "addrtype", "--dst-type", "LOCAL"}
 	to := func(parts [][]string, chain string) []string { return append(slices.Concat(parts...), "-j", chain) }
 	portals, nodePorts := c("kubernetes service portals"), c("kubernetes service node ports; NOTE: this must be the last rule in this chain")
-	return []jump{
-		{"filter", "INPUT", false, to([][]string{newConn, portals}, chainFilter)},
-		{"filter", "FORWARD", false, to([][]string{newConn, portals}, chainFilter)},
-		{"filter", "OUTPUT", false, to([][]string{newConn, portals}, chainFilter)},
-		{"nat", "PREROUTING", false, to([][]string{portals}, chainPortalsContainer)},
-		{"nat", "PREROUTING", true, to([][]string{local, nodePorts}, chainNodePortContainer)},
-		{"nat", "OUTPUT", false, to([][]string{portals}, chainPortalsHost)},
-		{"nat", "OUTPUT", true, to([][]string{local, nodePorts}, chainNodePortHost)},
+	return []jump.Jump{
+		{Table: "filter", Chain: "INPUT", Args: to([][]string{newConn, portals}, chainFilter)},
+		{Table: "filter", Chain: "FORWARD", Args: to([][]string{newConn, portals}, chainFilter)},
+		{Table: "filter", Chain: "OUTPUT", Args: to([][]string{newConn, portals}, chainFilter)},
+		{Table: "nat", Chain: "PREROUTING", Args: to([][]string{portals}, chainPortalsContainer)},
+		{Table: "nat", Chain: "PREROUTING", Append: true, Args: to([][]string{local, nodePorts}, chainNodePortContainer)},
+		{Table: "nat", Chain: "OUTPUT", Args: to([][]string{portals}, chainPortalsHost)},
+		{Table: "nat", Chain: "OUTPUT", Append: true, Args: to([][]string{local, nodePorts}, chainNodePortHost)},
 	}
-}
-
-// restoreLine is the jump as an iptables-restore line that adds it.
-func (j jump) restoreLine() string {
-	op := "-I " + j.chain + " 1"
-	if j.last {
-		op = "-A " + j.chain
-	}
-	var b strings.Builder
-	b.WriteString(op)
-	for _, a := range j.args {
-		if strings.ContainsAny(a, " \"") {
-			a = strconv.Quote(a)
-		}
-		b.WriteString(" " + a)
-	}
-	return b.String()
 }
 
 // rule is one rule in one of the mode's chains; spec is its text after the chain name, the
@@ -252,7 +229,7 @@ func (t tableText) render() []byte {
 
 // fullRestore is the iptables-restore input that rewrites every chain of the mode with rs,
 // and adds the missing jumps to them after the chains are filled.
-func fullRestore(rs ruleSet, missing []jump) []byte {
+func fullRestore(rs ruleSet, missing []jump.Jump) []byte {
 	t := tableText{}
 	for _, o := range ownedChains {
 		for _, c := range o.chains {
@@ -265,7 +242,7 @@ func fullRestore(rs ruleSet, missing []jump) []byte {
 		}
 	}
 	for _, j := range missing {
-		t.add(j.table, j.restoreLine())
+		t.add(j.Table, j.RestoreLine())
 	}
 	return t.render()
 }

@@ -139,7 +139,7 @@ func (c *Cluster) ReadyPods(namespace, app string) ([]corev1.Pod, error) {
 	}
 	var out []corev1.Pod
 	for _, p := range list.Items {
-		if p.DeletionTimestamp == nil && PodCondition(&p, corev1.PodReady) == corev1.ConditionTrue {
+		if p.DeletionTimestamp == nil && PodReady(&p) {
 			out = append(out, p)
 		}
 	}
