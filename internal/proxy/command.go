@@ -50,7 +50,7 @@ func NewCommand() *cobra.Command {
 	f.StringVar(&opts.Mode, "proxy-mode", ModeIPTables, "Which proxy mode to use: "+strings.Join(Modes, ", ")+" (this build has: "+strings.Join(builtModes(), ", ")+")")
 	f.StringVar(&opts.NodeName, "hostname-override", "", "This node's name (default: the hostname)")
 	f.DurationVar(&opts.SyncPeriod, "sync-period", 0, "How often all rules are rewritten even without changes (default 30s)")
-	f.DurationVar(&opts.MinSyncPeriod, "min-sync-period", 0, "Least time between two rule syncs; changes within it are batched (default 1s)")
+	f.DurationVar(&opts.MinSyncPeriod, "min-sync-period", 0, "Rate limit of rule syncs: one per period after a burst of two; changes in between are batched (default 1s)")
 	f.StringVar(&opts.ClusterCIDR, "cluster-cidr", "10.42.0.0/16", "The pods' range: cluster-IP traffic from outside it is masqueraded (\"none\": no masquerade)")
 	f.BoolVar(&opts.MasqueradeAll, "masquerade-all", false, "Masquerade all traffic to cluster IPs")
 	f.IntVar(&opts.MasqueradeBit, "iptables-masquerade-bit", 14, "Bit of the packet mark that asks for masquerade (0-31)")

@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"log/slog"
+	"reflect"
 	"sync"
 	"time"
 
@@ -11,8 +12,9 @@ import (
 )
 
 // syncer runs a Proxier: a full sync at start and every syncPeriod, partial syncs when
-// something changed, never two syncs closer than minSyncPeriod, and a full retry after a
-// failure.
+// something changed, and a full retry after a failure. Syncs are rate-limited as upstream's
+// kube-proxy does: one per minSyncPeriod on average, with bursts of syncBurst, so the first
+// change after a quiet spell is applied at once and a storm of changes is batched.
 type syncer struct {
 	proxier       Proxier
 	compute       func() *desired.State
@@ -22,6 +24,7 @@ type syncer struct {
 	healthChecks  *healthServers // nil: none served
 	syncPeriod    time.Duration
 	minSyncPeriod time.Duration
+	bucket        syncBucket
 
 	trigger chan struct{}
 
@@ -40,6 +43,7 @@ func newSyncer(p Proxier, compute func() *desired.State, run runner.Runner, log 
 	return &syncer{
 		proxier: p, compute: compute, run: run, log: log, metrics: m,
 		syncPeriod: syncPeriod, minSyncPeriod: minSyncPeriod,
+		bucket:       syncBucket{tokens: syncBurst},
 		trigger:      make(chan struct{}, 1),
 		pendingSince: time.Now(), // the first sync is owed from the start
 		programming:  map[string]time.Time{},
@@ -71,7 +75,7 @@ func (s *syncer) changed(slice string, at time.Time) {
 func (s *syncer) loop(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	var lastStart, lastFull time.Time
+	var lastFull time.Time
 	needFull := true
 	for {
 		select {
@@ -80,7 +84,7 @@ func (s *syncer) loop(ctx context.Context) {
 		case <-s.trigger:
 		case <-timer.C:
 		}
-		if wait := s.minSyncPeriod - time.Since(lastStart); wait > 0 {
+		if wait := s.bucket.take(time.Now(), s.minSyncPeriod); wait > 0 {
 			select {
 			case <-ctx.Done():
 				return
@@ -95,8 +99,11 @@ func (s *syncer) loop(ctx context.Context) {
 		if time.Since(lastFull) >= s.syncPeriod {
 			needFull = true
 		}
-		lastStart = time.Now()
-		if err := s.syncOnce(ctx, needFull); err != nil {
+		wrote, err := s.syncOnce(ctx, needFull)
+		if !wrote && err == nil {
+			s.bucket.refund() // nothing written to netfilter: the token is not spent
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
@@ -115,7 +122,44 @@ func (s *syncer) loop(ctx context.Context) {
 	}
 }
 
-func (s *syncer) syncOnce(ctx context.Context, full bool) error {
+// syncBurst is how many syncs may run back to back after a quiet spell (upstream's
+// iptables and nftables proxiers allow two).
+const syncBurst = 2
+
+// syncBucket is a token bucket of syncs: it holds up to syncBurst tokens and gains one every
+// minSyncPeriod.
+type syncBucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// take spends a token for a sync starting at now and returns how long to wait first: zero
+// when a token was there, else the time until one will be (which it then spends).
+func (b *syncBucket) take(now time.Time, period time.Duration) time.Duration {
+	if period <= 0 {
+		return 0
+	}
+	if !b.last.IsZero() {
+		b.tokens = min(syncBurst, b.tokens+float64(now.Sub(b.last))/float64(period))
+	}
+	b.last = now
+	b.tokens--
+	if b.tokens >= 0 {
+		return 0
+	}
+	return time.Duration(-b.tokens * float64(period))
+}
+
+// refund gives back the token of a sync that wrote nothing.
+func (b *syncBucket) refund() {
+	b.tokens = min(syncBurst, b.tokens+1)
+}
+
+// syncOnce applies the desired state. wrote is false when the sync wrote nothing to
+// netfilter: a partial sync that found nothing changed since the last one (an
+// EndpointSlice written with no ready endpoints, say), or a mode that applied the change
+// in process (see NetfilterWriter).
+func (s *syncer) syncOnce(ctx context.Context, full bool) (wrote bool, err error) {
 	s.mu.Lock()
 	pendingSince, programming := s.pendingSince, s.programming
 	s.pendingSince, s.programming = time.Time{}, map[string]time.Time{}
@@ -123,8 +167,12 @@ func (s *syncer) syncOnce(ctx context.Context, full bool) error {
 
 	st := s.compute()
 	st.Full = full
+	if !full && s.prev != nil && st.Masquerade == s.prev.Masquerade && reflect.DeepEqual(st.Services, s.prev.Services) {
+		s.synced(time.Now(), programming)
+		return false, nil
+	}
 	start := time.Now()
-	err := s.proxier.Sync(ctx, st)
+	err = s.proxier.Sync(ctx, st)
 	took := time.Since(start)
 	if err != nil {
 		s.metrics.syncErrors.Inc()
@@ -138,7 +186,7 @@ func (s *syncer) syncOnce(ctx context.Context, full bool) error {
 			}
 		}
 		s.mu.Unlock()
-		return err
+		return false, err
 	}
 	flushConntrack(ctx, s.run, s.log, staleConntrack(s.prev, st))
 	if s.healthChecks != nil {
@@ -146,19 +194,12 @@ func (s *syncer) syncOnce(ctx context.Context, full bool) error {
 	}
 	s.prev = st
 	done := time.Now()
-	s.mu.Lock()
-	s.lastSync = done
-	s.mu.Unlock()
-
+	s.synced(done, programming)
 	s.metrics.syncDuration.Observe(took.Seconds())
 	if full {
 		s.metrics.fullSyncDuration.Observe(took.Seconds())
 	} else {
 		s.metrics.partialSyncDuration.Observe(took.Seconds())
-	}
-	s.metrics.lastSync.Set(float64(done.Unix()))
-	for _, t := range programming {
-		s.metrics.networkProgramming.Observe(done.Sub(t).Seconds())
 	}
 	if rc, ok := s.proxier.(RuleCounter); ok {
 		for table, n := range rc.RuleCounts() {
@@ -166,7 +207,22 @@ func (s *syncer) syncOnce(ctx context.Context, full bool) error {
 		}
 	}
 	s.log.Debug("Synced proxy rules", "full", full, "servicePorts", len(st.Services), "took", took)
-	return nil
+	if nw, ok := s.proxier.(NetfilterWriter); ok {
+		return nw.WroteNetfilter(), nil
+	}
+	return true, nil
+}
+
+// synced records that the rules matched the desired state at done, with the changes in
+// programming applied.
+func (s *syncer) synced(done time.Time, programming map[string]time.Time) {
+	s.mu.Lock()
+	s.lastSync = done
+	s.mu.Unlock()
+	s.metrics.lastSync.Set(float64(done.Unix()))
+	for _, t := range programming {
+		s.metrics.networkProgramming.Observe(done.Sub(t).Seconds())
+	}
 }
 
 // health reports the last successful sync and whether a change has waited longer than

@@ -3,14 +3,19 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"capstan/internal/proxy/desired"
 	"capstan/internal/proxy/runner"
@@ -75,10 +80,19 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	return -1
 }
 
+// startSyncer runs a syncer whose desired state is new at every compute.
 func startSyncer(t *testing.T, p Proxier, syncPeriod, minSyncPeriod time.Duration) (*syncer, *prometheus.Registry) {
 	t.Helper()
+	var generation atomic.Int64
+	return startSyncerWith(t, p, func() *desired.State {
+		return &desired.State{Services: []desired.ServicePort{{Name: desired.ServicePortName{Name: fmt.Sprint(generation.Add(1))}}}}
+	}, syncPeriod, minSyncPeriod)
+}
+
+func startSyncerWith(t *testing.T, p Proxier, compute func() *desired.State, syncPeriod, minSyncPeriod time.Duration) (*syncer, *prometheus.Registry) {
+	t.Helper()
 	reg := prometheus.NewRegistry()
-	s := newSyncer(p, func() *desired.State { return &desired.State{} }, &runner.Fake{}, slog.New(slog.DiscardHandler),
+	s := newSyncer(p, compute, &runner.Fake{}, slog.New(slog.DiscardHandler),
 		newMetrics(reg, "fake"), syncPeriod, minSyncPeriod)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
@@ -110,18 +124,99 @@ func TestSyncerBatchesChangesWithinMinSyncPeriod(t *testing.T) {
 	p := &fakeProxier{}
 	s, _ := startSyncer(t, p, time.Hour, 300*time.Millisecond)
 	waitFor(t, "the first sync", func() bool { return len(p.get()) == 1 })
+	// The burst allows a second sync at once; the changes after it wait for a token.
+	start := time.Now()
 	for range 20 {
 		s.changed("", time.Time{})
 	}
 	waitFor(t, "a second sync", func() bool { return len(p.get()) == 2 })
-	start := time.Now()
-	s.changed("", time.Time{})
+	for range 20 {
+		s.changed("", time.Time{})
+	}
 	waitFor(t, "a third sync", func() bool { return len(p.get()) == 3 })
 	if n := len(p.get()); n != 3 {
-		t.Errorf("%d syncs for 21 changes in two bursts, want 3 in all", n)
+		t.Errorf("%d syncs for 40 changes in two bursts, want 3 in all", n)
 	}
 	if time.Since(start) < 200*time.Millisecond {
-		t.Error("two syncs ran closer than --min-sync-period")
+		t.Error("three syncs ran within one --min-sync-period")
+	}
+}
+
+func TestSyncerSkipsAChangeThatChangesNoRule(t *testing.T) {
+	t.Parallel()
+	p := &fakeProxier{}
+	same := &desired.State{Services: []desired.ServicePort{{Name: desired.ServicePortName{Name: "web"}}}}
+	var changed atomic.Bool
+	s, reg := startSyncerWith(t, p, func() *desired.State {
+		if changed.Load() {
+			return &desired.State{}
+		}
+		return &desired.State{Services: slices.Clone(same.Services)}
+	}, time.Hour, time.Hour)
+	waitFor(t, "the first sync", func() bool { return len(p.get()) == 1 })
+	// Five changes that change no rule: none reaches the mode, none spends a token.
+	for i := range 5 {
+		s.changed(fmt.Sprint("ns/slice-", i), time.Now())
+		waitFor(t, "the change to be seen", func() bool {
+			return metricValue(t, reg, "kubeproxy_network_programming_duration_seconds") == float64(i+1)
+		})
+	}
+	if n := len(p.get()); n != 1 {
+		t.Fatalf("%d syncs after changes that change no rule, want 1", n)
+	}
+	// A real change still finds the second token of the burst, despite the hour-long period.
+	changed.Store(true)
+	s.changed("", time.Time{})
+	waitFor(t, "a second sync", func() bool { return len(p.get()) == 2 })
+}
+
+// inProcessProxier is a mode that writes no netfilter rule for its syncs after the first.
+type inProcessProxier struct{ fakeProxier }
+
+func (p *inProcessProxier) WroteNetfilter() bool { return len(p.get()) == 1 }
+
+func TestSyncerDoesNotCountSyncsThatWroteNoNetfilter(t *testing.T) {
+	t.Parallel()
+	p := &inProcessProxier{}
+	s, _ := startSyncer(t, p, time.Hour, time.Hour)
+	waitFor(t, "the first sync", func() bool { return len(p.get()) == 1 })
+	// With an hour-long period only the burst's second token is left; syncs that wrote no
+	// netfilter give it back, so all five run.
+	for i := range 5 {
+		s.changed("", time.Time{})
+		waitFor(t, fmt.Sprint("sync ", i+2), func() bool { return len(p.get()) == i+2 })
+	}
+}
+
+func TestSyncBucket(t *testing.T) {
+	t.Parallel()
+	const period = time.Second
+	t0 := time.Unix(1000, 0)
+	for _, tc := range []struct {
+		name   string
+		period time.Duration
+		at     []time.Duration // when each sync asks, from t0
+		want   []time.Duration // how long each waits
+	}{
+		{"a burst of two runs at once, the third waits a period", period,
+			[]time.Duration{0, 0, 0}, []time.Duration{0, 0, period}},
+		{"after a quiet spell the first change runs at once", period,
+			[]time.Duration{0, 0, 10 * time.Second}, []time.Duration{0, 0, 0}},
+		{"the bucket refills at one token a period", period,
+			[]time.Duration{0, 0, 500 * time.Millisecond, 1500 * time.Millisecond}, []time.Duration{0, 0, 500 * time.Millisecond, 500 * time.Millisecond}},
+		{"the bucket holds no more than the burst", period,
+			[]time.Duration{0, time.Hour, time.Hour, time.Hour}, []time.Duration{0, 0, 0, period}},
+		{"no period, no wait", 0,
+			[]time.Duration{0, 0, 0, 0}, []time.Duration{0, 0, 0, 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := syncBucket{tokens: syncBurst}
+			for i, at := range tc.at {
+				if got := b.take(t0.Add(at), tc.period); got != tc.want[i] {
+					t.Errorf("sync %d at %v waits %v, want %v", i, at, got, tc.want[i])
+				}
+			}
+		})
 	}
 }
 
@@ -189,5 +284,32 @@ func TestModes(t *testing.T) {
 	}
 	if _, err := newProxier("ipvs", modeConfig{}); err == nil || !strings.Contains(err.Error(), "unknown --proxy-mode") {
 		t.Errorf("ipvs: %v", err)
+	}
+}
+
+func TestNodeLabelsChangedIgnoresStatus(t *testing.T) {
+	t.Parallel()
+	node := func(zone string, ready corev1.ConditionStatus) *corev1.Node {
+		return &corev1.Node{
+			ObjectMeta: metav1.ObjectMeta{Name: "n", Labels: map[string]string{"topology.kubernetes.io/zone": zone}},
+			Status:     corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: ready}}},
+		}
+	}
+	for _, tc := range []struct {
+		name     string
+		old, cur *corev1.Node
+		want     bool
+	}{
+		{"a heartbeat", node("a", corev1.ConditionTrue), node("a", corev1.ConditionTrue), false},
+		{"a status change", node("a", corev1.ConditionTrue), node("a", corev1.ConditionFalse), false},
+		{"a new zone", node("a", corev1.ConditionTrue), node("b", corev1.ConditionTrue), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			called := false
+			nodeLabelsChanged(tc.old, tc.cur, func(any) { called = true })
+			if called != tc.want {
+				t.Errorf("sync queued = %v, want %v", called, tc.want)
+			}
+		})
 	}
 }

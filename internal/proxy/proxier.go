@@ -27,6 +27,15 @@ type Proxier interface {
 	Cleanup(ctx context.Context) error
 }
 
+// NetfilterWriter is implemented by modes whose syncs need not write netfilter: the
+// userspace mode applies a change of endpoints to its in-process balancers alone, as
+// upstream's userspace proxy did at once. --min-sync-period limits netfilter writes, so a
+// sync that wrote none is not counted against it.
+type NetfilterWriter interface {
+	// WroteNetfilter says whether the last successful Sync wrote to netfilter.
+	WroteNetfilter() bool
+}
+
 // RuleCounter is implemented by modes that can say how many rules they own, per table.
 type RuleCounter interface {
 	RuleCounts() map[string]int

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -201,7 +202,13 @@ func Run(ctx context.Context, opts Options) error {
 	})); err != nil {
 		return err
 	}
-	if _, err := nodes.Informer().AddEventHandler(changeHandler(func(any) { s.changed("", time.Time{}) })); err != nil {
+	// Of its node the proxy reads only the labels (topology): status heartbeats cost no sync.
+	nodeChanged := func(any) { s.changed("", time.Time{}) }
+	if _, err := nodes.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    nodeChanged,
+		UpdateFunc: func(old, cur any) { nodeLabelsChanged(old, cur, nodeChanged) },
+		DeleteFunc: nodeChanged,
+	}); err != nil {
 		return err
 	}
 
@@ -244,6 +251,16 @@ func Run(ctx context.Context, opts Options) error {
 		<-loopDone
 		return err
 	}
+}
+
+// nodeLabelsChanged calls f with cur when its labels differ from old's.
+func nodeLabelsChanged(old, cur any, f func(any)) {
+	o, ok1 := old.(*corev1.Node)
+	c, ok2 := cur.(*corev1.Node)
+	if ok1 && ok2 && maps.Equal(o.Labels, c.Labels) {
+		return
+	}
+	f(cur)
 }
 
 // changeHandler calls f for every add, update and delete.

@@ -54,6 +54,8 @@ type Proxier struct {
 	// failure, which makes the next sync a full one.
 	applied ruleSet
 	counts  map[string]int
+	// wrote says whether the last successful sync wrote rules.
+	wrote bool
 	// unsupported are the service ports of other protocols, logged once each.
 	unsupported map[desired.ServicePortName]bool
 }
@@ -141,8 +143,16 @@ func (p *Proxier) Sync(ctx context.Context, st *desired.State) error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	p.applied, p.counts = next, countRules(next)
+	p.applied, p.counts, p.wrote = next, countRules(next), input != nil
 	return nil
+}
+
+// WroteNetfilter says whether the last successful Sync wrote rules; a change of endpoints
+// alone only updates the balancers.
+func (p *Proxier) WroteNetfilter() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.wrote
 }
 
 // ensure brings one service port's sockets, endpoints and rules up to sp.

@@ -46,6 +46,9 @@ func TestSyncIsFullFirstThenWritesOnlyChangedRules(t *testing.T) {
 	if r := restores(calls); len(r) != 1 || !strings.Contains(r[0], ":KUBE-PORTALS-CONTAINER - [0:0]") {
 		t.Fatalf("the first sync did not write the chains whole: %q", r)
 	}
+	if !p.WroteNetfilter() {
+		t.Error("WroteNetfilter() = false after the first sync")
+	}
 
 	syncServices(t, p, web)
 	if calls := fake.Calls(); len(calls) != 0 {
@@ -56,12 +59,18 @@ func TestSyncIsFullFirstThenWritesOnlyChangedRules(t *testing.T) {
 	if calls := fake.Calls(); len(calls) != 0 {
 		t.Errorf("an endpoint change ran %v", calls)
 	}
+	if p.WroteNetfilter() {
+		t.Error("WroteNetfilter() = true after an endpoint change, which the balancer alone takes")
+	}
 	// Scaled to zero: its redirects go, a reject comes, nothing else is written.
 	syncServices(t, p, service("web", corev1.ProtocolTCP))
 	r := restores(fake.Calls())
 	if len(r) != 1 || strings.Contains(r[0], ":KUBE-") || !strings.Contains(r[0], "-D KUBE-PORTALS-HOST ") ||
 		!strings.Contains(r[0], "-A KUBE-PORTALS-FILTER ") {
 		t.Errorf("scaling to zero wrote %q, want only the port's rule changes", r)
+	}
+	if !p.WroteNetfilter() {
+		t.Error("WroteNetfilter() = false after scaling to zero")
 	}
 	if got := p.RuleCounts(); got["filter"] != 1 || got["nat"] != 0 {
 		t.Errorf("RuleCounts() = %v, want one filter rule", got)

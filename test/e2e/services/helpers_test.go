@@ -38,6 +38,12 @@ const (
 	reachTimeout = 30 * time.Second
 )
 
+// quietSpell waits long enough for the proxy's rate limit to allow a burst again: as
+// upstream's, it applies the first two changes after a quiet spell at once and then one a
+// --min-sync-period (1 s). The timed scenarios start with one, so that what ran before
+// them (its syncs) does not count against their limit.
+func quietSpell() { time.Sleep(2 * time.Second) }
+
 // expose runs `kubectl expose deployment web --name=name args...` and returns the Service.
 // Services stay for the later scenarios (and go with the cluster).
 func (e *env) expose(t *testing.T, name string, args ...string) *corev1.Service {
@@ -150,4 +156,14 @@ func bridgePorts(t *testing.T) []string {
 		out = append(out, e.Name())
 	}
 	return out
+}
+
+// readySince is when pod's Ready condition last changed; zero without one.
+func readySince(pod *corev1.Pod) time.Time {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.LastTransitionTime.Time
+		}
+	}
+	return time.Time{}
 }

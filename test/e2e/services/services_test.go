@@ -38,6 +38,7 @@ func testServices(t *testing.T, mode string) {
 	c.WaitForReady(e.shell)
 
 	t.Run("a pod reaches a Deployment behind a ClusterIP by its DNS names", e.byName)
+	t.Run("a new Service answers the moment its pod is ready", e.fresh)
 	t.Run("every backend answers", e.everyBackend)
 	t.Run("a NodePort answers on the node IP", e.nodePort)
 	t.Run("ClientIP affinity keeps a client on one backend", e.affinity)
@@ -62,6 +63,28 @@ func (e *env) byName(t *testing.T) {
 	lines, err := e.c.AgnhostClient(e.client, "--count=50", "lookup:"+app)
 	if err != nil {
 		t.Errorf("50 lookups of %s: %v; answers:\n%s", app, err, strings.Join(lines, "\n"))
+	}
+}
+
+// fresh: a client asking once, the moment a new Service's only pod is ready, is answered by
+// it: neither refused nor sent out by the default route because the proxy still batches
+// the Service's changes. After a quiet spell the proxy applies changes at once (a burst of
+// two syncs, as upstream), and the changes that change no rule (the slice written before
+// the pod is ready) spend none of it: the Service and then its ready endpoint each get one.
+func (e *env) fresh(t *testing.T) {
+	const name = "fresh"
+	c := e.c.For(t)
+	quietSpell()
+	c.CreateDeployment(framework.AgnhostDeployment(name, 1))
+	argv := []string{"expose", "deployment", name, "--port=80", "--target-port=8080"}
+	if _, stderr, err := c.Kubectl("", argv...); err != nil {
+		t.Fatalf("kubectl %s: %v: %s", strings.Join(argv, " "), err, stderr)
+	}
+	pod := c.WaitForReadyPods(namespace, name, 1)[0]
+	lines, err := c.AgnhostClient(e.client, "--timestamps", "http://"+name+"/hostname")
+	if err != nil || len(lines) != 1 || !strings.HasSuffix(lines[0], " "+pod.Name) {
+		t.Errorf("asking %s once when its pod %s turned ready (at %s): %v; answer %q", name, pod.Name,
+			readySince(&pod).Format(time.RFC3339Nano), err, lines)
 	}
 }
 
@@ -192,7 +215,7 @@ func (e *env) unready(t *testing.T) {
 }
 
 // scaleToZero: once the Service has no endpoints left, a connection is refused within a
-// second. A client pod connects to the cluster IP every 20ms, with timestamps, until
+// second (after a quiet spell, as the proxy's rate limit allows). A client pod connects to the cluster IP every 20ms, with timestamps, until
 // refused; the test notes when the EndpointSlices have emptied.
 func (e *env) scaleToZero(t *testing.T) {
 	svc, err := e.c.Client.CoreV1().Services(namespace).Get(t.Context(), app, metav1.GetOptions{})
@@ -205,6 +228,7 @@ func (e *env) scaleToZero(t *testing.T) {
 	if _, answer, _ := strings.Cut(first, " "); !slices.Contains(e.backendNames(), answer) {
 		t.Fatalf("first answer %q is not from a backend", first)
 	}
+	quietSpell()
 	if _, stderr, err := e.c.Kubectl("", "scale", "deployment", app, "--replicas=0"); err != nil {
 		t.Fatalf("kubectl scale: %v: %s", err, stderr)
 	}
