@@ -101,6 +101,17 @@ func (a Action) String() string {
 	return [...]string{"forward", "reject", "drop"}[a]
 }
 
+// Target is the iptables target of a Reject or Drop: REJECT or DROP.
+func (a Action) Target() string { return strings.ToUpper(a.String()) }
+
+// Why says, for a rule's comment, why traffic is rejected or dropped.
+func (a Action) Why() string {
+	if a == Drop {
+		return "has no local endpoints"
+	}
+	return "has no endpoints"
+}
+
 // ServicePort is the forwarding of one service port.
 type ServicePort struct {
 	Name ServicePortName

@@ -378,7 +378,7 @@ func (p *planner) service(sp *desired.ServicePort, writeOwn bool) *written {
 	if len(internal) > 0 {
 		p.natRules.line("-A", chainServices, comment(name+" cluster IP"), match, "-d", clusterIP, "--dport", port, "-j", internalChain)
 	} else {
-		p.filterRules.line("-A", chainServices, comment(name+noEndpoints(sp.InternalAction())), match, "-d", clusterIP, "--dport", port, "-j", target(sp.InternalAction()))
+		p.filterRules.line("-A", chainServices, comment(name+" "+sp.InternalAction().Why()), match, "-d", clusterIP, "--dport", port, "-j", sp.InternalAction().Target())
 	}
 	// Traffic to the external addresses.
 	if sp.ExternallyAccessible() {
@@ -389,7 +389,7 @@ func (p *planner) service(sp *desired.ServicePort, writeOwn bool) *written {
 				p.natRules.line("-A", chainServices, comment(name+" external IP"), match, "-d", dst, "--dport", port, "-j", ch.ext)
 			}
 			if extAction != desired.Forward {
-				p.filterRules.line("-A", chainExternalServices, comment(name+noEndpoints(extAction)), match, "-d", dst, "--dport", port, "-j", target(extAction))
+				p.filterRules.line("-A", chainExternalServices, comment(name+" "+extAction.Why()), match, "-d", dst, "--dport", port, "-j", extAction.Target())
 			}
 		}
 		for _, ip := range sp.LoadBalancerIPs {
@@ -402,7 +402,7 @@ func (p *planner) service(sp *desired.ServicePort, writeOwn bool) *written {
 				p.natRules.line("-A", chainServices, comment(name+" loadbalancer IP"), match, "-d", dst, "--dport", port, "-j", to)
 			}
 			if extAction != desired.Forward {
-				p.filterRules.line("-A", chainExternalServices, comment(name+noEndpoints(extAction)), match, "-d", dst, "--dport", port, "-j", target(extAction))
+				p.filterRules.line("-A", chainExternalServices, comment(name+" "+extAction.Why()), match, "-d", dst, "--dport", port, "-j", extAction.Target())
 			} else if len(sp.LoadBalancerSourceRanges) > 0 {
 				p.filterRules.line("-A", chainProxyFirewall, comment(name+" traffic not accepted by "+ch.fw), match, "-d", dst, "--dport", port, "-j DROP")
 			}
@@ -413,7 +413,7 @@ func (p *planner) service(sp *desired.ServicePort, writeOwn bool) *written {
 				p.natRules.line("-A", chainNodePorts, comment(name), match, "--dport", np, "-j", ch.ext)
 			}
 			if extAction != desired.Forward {
-				p.filterRules.line("-A", chainExternalServices, comment(name+noEndpoints(extAction)), "-m addrtype --dst-type LOCAL", match, "--dport", np, "-j", target(extAction))
+				p.filterRules.line("-A", chainExternalServices, comment(name+" "+extAction.Why()), "-m addrtype --dst-type LOCAL", match, "--dport", np, "-j", extAction.Target())
 			}
 		}
 	}
@@ -514,18 +514,4 @@ func (p *planner) balance(b *buffer, sp *desired.ServicePort, chain string, eps 
 			b.line("-A", chain, comment(name+" -> "+e.String()), "-j", sep)
 		}
 	}
-}
-
-func noEndpoints(a desired.Action) string {
-	if a == desired.Drop {
-		return " has no local endpoints"
-	}
-	return " has no endpoints"
-}
-
-func target(a desired.Action) string {
-	if a == desired.Drop {
-		return "DROP"
-	}
-	return "REJECT"
 }

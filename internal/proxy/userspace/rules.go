@@ -84,7 +84,7 @@ func serviceRules(sp *desired.ServicePort, p ports, podCIDR netip.Prefix) []rule
 		b.add("nat", chainPortalsContainer, comment(name+" cluster IP"), match, "-d", clusterIP, "--dport", port, to)
 		b.add("nat", chainPortalsHost, comment(name+" cluster IP"), match, "-d", clusterIP, "--dport", port, to)
 	} else {
-		b.add("filter", chainFilter, comment(name+noEndpoints(act)), match, "-d", clusterIP, "--dport", port, "-j", target(act))
+		b.add("filter", chainFilter, comment(name+" "+act.Why()), match, "-d", clusterIP, "--dport", port, "-j", act.Target())
 	}
 	if sp.ExternallyAccessible() {
 		b.external(sp, p.external, podCIDR)
@@ -136,7 +136,7 @@ func (b *ruleBuilder) external(sp *desired.ServicePort, proxyPort int, podCIDR n
 		}
 		switch {
 		case act != desired.Forward:
-			b.add("filter", chainFilter, comment(name+noEndpoints(act)), match, "-d", dst, "--dport", port, "-j", target(act))
+			b.add("filter", chainFilter, comment(name+" "+act.Why()), match, "-d", dst, "--dport", port, "-j", act.Target())
 		case len(ranges) > 0:
 			b.add("filter", chainFilter, comment(name+" traffic not from loadBalancerSourceRanges"), match, "-d", dst, "--dport", port, "-j DROP")
 		}
@@ -156,7 +156,7 @@ func (b *ruleBuilder) external(sp *desired.ServicePort, proxyPort int, podCIDR n
 			b.add("nat", chainNodePortHost, comment(name), src, match, "--dport", np, to)
 		}
 		if act != desired.Forward {
-			b.add("filter", chainFilter, comment(name+noEndpoints(act)), "-m addrtype --dst-type LOCAL", match, "--dport", np, "-j", target(act))
+			b.add("filter", chainFilter, comment(name+" "+act.Why()), "-m addrtype --dst-type LOCAL", match, "--dport", np, "-j", act.Target())
 		}
 	}
 }
@@ -164,20 +164,6 @@ func (b *ruleBuilder) external(sp *desired.ServicePort, proxyPort int, podCIDR n
 func redirect(port int) string { return "-j REDIRECT --to-ports " + strconv.Itoa(port) }
 
 func hostPrefix(ip netip.Addr) string { return netip.PrefixFrom(ip, ip.BitLen()).String() }
-
-func noEndpoints(a desired.Action) string {
-	if a == desired.Drop {
-		return " has no local endpoints"
-	}
-	return " has no endpoints"
-}
-
-func target(a desired.Action) string {
-	if a == desired.Drop {
-		return "DROP"
-	}
-	return "REJECT"
-}
 
 // sortedNames are the service ports of the sets, sorted, each once.
 func sortedNames(sets ...ruleSet) []desired.ServicePortName {
