@@ -14,6 +14,7 @@ import (
 	"capstan/internal/dns"
 	"capstan/internal/kubectl"
 	"capstan/internal/kubelet/images"
+	"capstan/internal/logging"
 	"capstan/internal/proxy"
 	"capstan/internal/scheduler"
 	"capstan/internal/server"
@@ -47,6 +48,8 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true, // main prints the error once
 	}
 	root.SetVersionTemplate("capstan version {{.Version}}\n")
+	verbosity := root.PersistentFlags().IntP("v", "v", 0, fmt.Sprintf("Log verbosity, as upstream's -v: %d and up logs at debug level", logging.DebugVerbosity))
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return logging.SetVerbosity(*verbosity) }
 	root.AddCommand(kubectl.NewCobraCommand(kubectl.DefaultKubeconfig))
 	root.AddCommand(server.NewCommand())
 	root.AddCommand(controllermanager.NewCommand())
