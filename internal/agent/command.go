@@ -36,7 +36,7 @@ func NewCommand() *cobra.Command {
 			cfg.QPS, cfg.Burst = 100, 200
 			opts.Config = cfg
 			opts.OnReady = func(*kubelet.Kubelet) {
-				go procmem.ReleaseCodeAfter(ctx, procmem.StartupSettle, slog.Default())
+				go procmem.ReleaseStartupAfter(ctx, procmem.StartupSettle, slog.Default())
 			}
 			return Run(ctx, opts)
 		},

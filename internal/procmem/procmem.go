@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -130,12 +131,23 @@ func fileRuns(m Mapping, flags []uint64, pageSize uintptr) []Mapping {
 }
 
 // StartupSettle is how long after a role reports ready its start-up work (initial lists,
-// first syncs) is taken to be over, and the code only that work ran to be worth releasing.
+// first syncs) is taken to be over, and the memory only that work used to be worth releasing.
 const StartupSettle = 5 * time.Second
 
-// ReleaseCodeAfter waits d, unless ctx ends first, then releases the executable's resident
-// code (ReleaseCode) once and logs how much. Run it in its own goroutine.
-func ReleaseCodeAfter(ctx context.Context, d time.Duration, log *slog.Logger) {
+// ReleaseHeap collects the garbage start-up left and returns the free heap to the operating
+// system at once (debug.FreeOSMemory). Start-up allocates far more than a role keeps (the
+// API server builds its OpenAPI documents and type converter, every informer lists), and the
+// runtime would otherwise hand those pages back only gradually, or keep them until the heap
+// grows into them again.
+func ReleaseHeap() {
+	debug.FreeOSMemory()
+}
+
+// ReleaseStartupAfter waits d, unless ctx ends first, then releases once what start-up left
+// resident: the free heap (ReleaseHeap), then the executable's code and read-only data
+// (ReleaseCode; after the collection, so the collector's own code is released too). It logs
+// how much code it released. Run it in its own goroutine.
+func ReleaseStartupAfter(ctx context.Context, d time.Duration, log *slog.Logger) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -143,10 +155,11 @@ func ReleaseCodeAfter(ctx context.Context, d time.Duration, log *slog.Logger) {
 		return
 	case <-t.C:
 	}
+	ReleaseHeap()
 	n, err := ReleaseCode()
 	if err != nil {
 		log.Warn("releasing start-up code pages", "err", err)
 		return
 	}
-	log.Debug("released start-up code pages", "MiB", n>>20)
+	log.Debug("released start-up memory", "codeMiB", n>>20)
 }

@@ -3,6 +3,7 @@ package procmem
 import (
 	"os"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -107,4 +108,26 @@ func TestReleaseCodeDropsResidentCodeAndKeepsRunning(t *testing.T) {
 	if _, err := ReleaseCode(); err != nil {
 		t.Fatalf("second release: %v", err)
 	}
+}
+
+// TestReleaseHeapReturnsStartupGarbage drops a large allocation, as start-up does, and checks
+// that ReleaseHeap hands its pages back to the system without waiting for the runtime's
+// own pacing.
+func TestReleaseHeapReturnsStartupGarbage(t *testing.T) {
+	const size = 64 << 20
+	garbage := make([]byte, size)
+	for i := range garbage {
+		garbage[i] = byte(i)
+	}
+	garbage = nil
+	ReleaseHeap()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	if m.HeapInuse >= size {
+		t.Fatalf("HeapInuse %d bytes: the %d bytes of garbage were not collected", m.HeapInuse, size)
+	}
+	if kept := m.HeapIdle - m.HeapReleased; kept >= size/4 {
+		t.Fatalf("%d bytes of free heap kept from the system after collecting %d bytes of garbage", kept, size)
+	}
+	_ = garbage
 }

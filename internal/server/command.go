@@ -25,7 +25,7 @@ func NewCommand() *cobra.Command {
 			defer stop()
 			opts.WriteKubeconfigMode = fileMode(mode)
 			opts.OnReady = func(Ready) {
-				go procmem.ReleaseCodeAfter(ctx, procmem.StartupSettle, slog.Default())
+				go procmem.ReleaseStartupAfter(ctx, procmem.StartupSettle, slog.Default())
 			}
 			return Run(ctx, opts)
 		},
