@@ -127,8 +127,8 @@ func startNamespace(_ context.Context, c *Context) (runFunc, error) {
 
 func startGarbageCollector(_ context.Context, c *Context) (runFunc, error) {
 	return garbagecollector.New(garbagecollector.Options{
-		Metadata: c.Metadata, Discovery: c.Client.Discovery(), Recorder: c.Recorder(garbagecollector.Name),
-		Workers: c.Settings.Workers("garbage-collector"), Metrics: c.Metrics, Logger: c.Logger,
+		Metadata: c.Metadata, Discovery: c.Client.Discovery(), Informers: c.Informers,
+		Recorder: c.Recorder(garbagecollector.Name), Workers: c.Settings.Workers("garbage-collector"), Metrics: c.Metrics, Logger: c.Logger,
 	}).Run, nil
 }
 

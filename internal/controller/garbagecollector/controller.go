@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
@@ -29,6 +30,12 @@ type Options struct {
 	Metadata metadata.Interface
 	// Discovery finds the resources. Required.
 	Discovery discovery.DiscoveryInterface
+	// Informers, when set, is the shared informer factory the other controllers use: a
+	// resource it knows (every built-in one) is watched through its informer, shared with
+	// them, as upstream's collector does; only the rest (custom resources, aggregated APIs)
+	// get a metadata informer of the collector's own. Informers it creates are started.
+	// Default: a metadata informer for every resource.
+	Informers informers.SharedInformerFactory
 	// Recorder reports invalid owner references. Optional.
 	Recorder record.EventRecorder
 	// Workers deleting dependents. Default 1 (upstream's --concurrent-gc-syncs is 20).
@@ -62,8 +69,9 @@ const syncTimeout = time.Minute
 
 // monitor watches one resource.
 type monitor struct {
-	informer cache.SharedIndexInformer
-	stop     context.CancelFunc
+	// synced reports that the collector's handler has seen the initial list.
+	synced func() bool
+	stop   func()
 }
 
 // New builds the collector; Run starts it.
@@ -132,7 +140,7 @@ func (c *Controller) synced() bool {
 		return false
 	}
 	for gvr, m := range c.monitors {
-		if !m.informer.HasSynced() {
+		if !m.synced() {
 			if !c.started.IsZero() && time.Since(c.started) > syncTimeout {
 				c.log.Warn("starting before every monitor synced", "resource", gvr)
 				return true
@@ -152,20 +160,21 @@ func (c *Controller) syncMonitors(ctx context.Context) error {
 	c.resolver.reset()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.opts.Informers != nil {
+		// The shared informers created for the collector run from here on.
+		defer c.opts.Informers.Start(ctx.Done())
+	}
 	want := map[schema.GroupVersionResource]bool{}
 	for _, r := range resources {
 		want[r.gvr] = true
 		if c.monitors[r.gvr] != nil {
 			continue
 		}
-		mctx, stop := context.WithCancel(ctx)
-		inf := metadatainformer.NewFilteredMetadataInformer(c.opts.Metadata, r.gvr, metav1.NamespaceAll, 0, cache.Indexers{}, nil).Informer()
-		if _, err := inf.AddEventHandler(c.handler(r.gvk)); err != nil {
-			stop()
-			return fmt.Errorf("watching %s: %w", r.gvr, err)
+		m, err := c.monitor(ctx, r)
+		if err != nil {
+			return err
 		}
-		go inf.RunWithContext(mctx)
-		c.monitors[r.gvr] = &monitor{informer: inf, stop: stop}
+		c.monitors[r.gvr] = m
 	}
 	for gvr, m := range c.monitors {
 		if !want[gvr] {
@@ -174,6 +183,31 @@ func (c *Controller) syncMonitors(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// monitor starts watching r: through the shared informer when the factory knows the
+// resource (the caller starts the factory), else through a metadata informer of its own.
+func (c *Controller) monitor(ctx context.Context, r watchable) (*monitor, error) {
+	if c.opts.Informers != nil {
+		if shared, err := c.opts.Informers.ForResource(r.gvr); err == nil {
+			inf := shared.Informer()
+			// No periodic resync for the collector: the graph is kept by events alone.
+			reg, err := inf.AddEventHandlerWithResyncPeriod(c.handler(r.gvk), 0)
+			if err != nil {
+				return nil, fmt.Errorf("watching %s: %w", r.gvr, err)
+			}
+			return &monitor{synced: reg.HasSynced, stop: func() { _ = inf.RemoveEventHandler(reg) }}, nil
+		}
+	}
+	mctx, stop := context.WithCancel(ctx)
+	inf := metadatainformer.NewFilteredMetadataInformer(c.opts.Metadata, r.gvr, metav1.NamespaceAll, 0, cache.Indexers{}, nil).Informer()
+	reg, err := inf.AddEventHandler(c.handler(r.gvk))
+	if err != nil {
+		stop()
+		return nil, fmt.Errorf("watching %s: %w", r.gvr, err)
+	}
+	go inf.RunWithContext(mctx)
+	return &monitor{synced: reg.HasSynced, stop: stop}, nil
 }
 
 // handler turns informer notifications about objects of kind gvk into graph events.

@@ -1,6 +1,7 @@
-// Package garbagecollector is the garbage-collector-controller. It watches the metadata of
-// every resource that supports list, watch and delete (found through discovery and looked
-// at again periodically) and keeps a graph of ownerReferences. From it:
+// Package garbagecollector is the garbage-collector-controller. It watches every resource
+// that supports list, watch and delete (found through discovery and looked at again
+// periodically; built-in ones through the controller-manager's shared informers, the rest
+// through metadata informers) and keeps a graph of ownerReferences. From it:
 //
 //   - background: a dependent whose owners are all gone is deleted, once a live GET has
 //     confirmed each owner's absence (by name and uid);
