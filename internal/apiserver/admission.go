@@ -22,7 +22,7 @@ var systemNamespaces = []string{"default", "kube-system", "kube-public", "kube-n
 var builtinPriorities = map[string]int32{"system-node-critical": 2000001000, "system-cluster-critical": 2000000000}
 
 // admit runs the mutating and validating admission plugins on a create (old == nil):
-// NamespaceLifecycle, ServiceAccount (with the token mount), DefaultTolerationSeconds,
+// NamespaceLifecycle, ServiceAccount (admitServiceAccount), DefaultTolerationSeconds,
 // Priority and LimitRanger (ResourceQuota runs after validation: admitQuota).
 func (s *Server) admit(ctx context.Context, h *resourceHandler, obj, old runtime.Object) error {
 	m, err := meta.Accessor(obj)
@@ -35,13 +35,7 @@ func (s *Server) admit(ctx context.Context, h *resourceHandler, obj, old runtime
 		}
 	}
 	if pod, ok := obj.(*corev1.Pod); ok && old == nil {
-		if pod.Spec.ServiceAccountName == "" {
-			pod.Spec.ServiceAccountName = "default"
-			// The deprecated alias mirrors the name, as upstream's v1 conversion writes it;
-			// left empty, every later update of the pod would look like a spec change.
-			pod.Spec.DeprecatedServiceAccount = "default"
-		}
-		if err := s.admitServiceAccountToken(ctx, pod); err != nil {
+		if err := s.admitServiceAccount(ctx, pod); err != nil {
 			return err
 		}
 		addDefaultTolerations(pod)

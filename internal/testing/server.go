@@ -88,6 +88,9 @@ func (s *Server) start() {
 	cfg.QPS, cfg.Burst = 1000, 2000
 	s.Config = cfg
 	s.Client = kubernetes.NewForConfigOrDie(cfg)
+	if runsServiceAccountController(opts) {
+		WaitForDefaultServiceAccount(s.t, s.Client, "default")
+	}
 }
 
 // Stop stops the server and waits for it; safe to call twice.

@@ -13,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
+
+	capstantesting "capstan/internal/testing"
 )
 
 func lcJob(name string, completions, parallelism int32) *batchv1.Job {
@@ -39,13 +41,22 @@ func TestIntegrationFinishedJobsExpireAfterTheirTTL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Finish it by hand, as its controller would.
+	// Finish it by hand, as its controller would; the controller may write the suspended
+	// job meanwhile: retry on the latest version.
 	now := metav1.NewTime(time.Now().Truncate(time.Second))
-	j.Status = batchv1.JobStatus{StartTime: &now, CompletionTime: &now, Succeeded: 1, Conditions: []batchv1.JobCondition{
-		{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now, LastProbeTime: now},
-		{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now, LastProbeTime: now},
-	}}
-	if _, err := jobs.UpdateStatus(ctx, j, metav1.UpdateOptions{}); err != nil {
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur, err := jobs.Get(ctx, j.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		cur.Status = batchv1.JobStatus{StartTime: &now, CompletionTime: &now, Succeeded: 1, Conditions: []batchv1.JobCondition{
+			{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now, LastProbeTime: now},
+			{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now, LastProbeTime: now},
+		}}
+		_, err = jobs.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	lcWait(t, "the finished job to be deleted after its TTL", func() (bool, error) {
@@ -128,6 +139,7 @@ func jobCondition(t *testing.T, c kubernetes.Interface, name string, typ batchv1
 func TestIntegrationJobs(t *testing.T) {
 	s := lcStartWith(t, "job-controller", "garbage-collector-controller", "ttl-after-finished-controller")
 	ctx := t.Context()
+	capstantesting.CreateDefaultServiceAccount(t, s.Client, "default")
 	jobs := s.Client.BatchV1().Jobs("default")
 
 	t.Run("three completions, two at a time, run to Complete", func(t *testing.T) {

@@ -164,6 +164,8 @@ func dnsFixtures(t *testing.T, c kubernetes.Interface, ns string) (webIP string)
 	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// The plain server runs no serviceaccount controller.
+	capstantesting.CreateDefaultServiceAccount(t, c, ns)
 	web, err := c.CoreV1().Services(ns).Create(ctx, &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "web"},
 		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{

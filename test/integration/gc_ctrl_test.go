@@ -48,6 +48,7 @@ func lcGone(t *testing.T, c kubernetes.Interface, ns, name string) {
 func TestIntegrationGarbageCollector(t *testing.T) {
 	s := lcStartWith(t, "garbage-collector-controller")
 	ctx := t.Context()
+	capstantesting.CreateDefaultServiceAccount(t, s.Client, "default")
 	cms := s.Client.CoreV1().ConfigMaps("default")
 	background := metav1.DeletePropagationBackground
 	foreground := metav1.DeletePropagationForeground

@@ -30,6 +30,8 @@ func startKubeletProxyServer(t *testing.T) (*capstantesting.Server, *fakeNode) {
 		o.DisableControllerManager = true
 		o.DisableScheduler = true
 	})
+	// No controller manager: the test makes the account its pods run as.
+	capstantesting.CreateDefaultServiceAccount(t, s.Client, "default")
 	n := startFakeNode(t, s)
 	pods := []*corev1.Pod{
 		{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"}, Spec: corev1.PodSpec{NodeName: "node1",

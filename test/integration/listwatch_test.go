@@ -22,6 +22,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
+
+	capstantesting "capstan/internal/testing"
 )
 
 func mustRV(t *testing.T, rv string) int64 {
@@ -455,6 +457,7 @@ func TestIntegrationSelectors(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	capstantesting.WaitForDefaultServiceAccount(t, c, "sel")
 	for name, labels := range map[string]map[string]string{
 		"prod-web": {"env": "prod", "tier": "web"},
 		"dev-db":   {"env": "dev", "tier": "db"},

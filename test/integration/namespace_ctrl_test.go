@@ -7,6 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	capstantesting "capstan/internal/testing"
 )
 
 func TestIntegrationNamespacesGetDefaultAccountAndRootCA(t *testing.T) {
@@ -56,6 +58,7 @@ func TestIntegrationDeletingANamespaceEmptiesAndRemovesIt(t *testing.T) {
 	if _, err := s.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	capstantesting.WaitForDefaultServiceAccount(t, s.Client, ns)
 	for i := range 3 {
 		name := fmt.Sprintf("obj-%d", i)
 		if _, err := s.Client.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {

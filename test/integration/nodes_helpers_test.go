@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
 
 	capstantesting "capstan/internal/testing"
 )
@@ -37,11 +38,20 @@ func ndNode(t *testing.T, s *capstantesting.Server, name string, labels map[stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := metav1.Now()
-	n.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady",
-		Message: "kubelet is posting ready status", LastHeartbeatTime: now, LastTransitionTime: now}}
-	n.Status.Capacity = corev1.ResourceList{corev1.ResourcePods: resource.MustParse("110")}
-	n, err = s.Client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
+	// The node controllers (IPAM, lifecycle) may write the new node meanwhile: retry on the
+	// latest version.
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur, err := s.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		now := metav1.Now()
+		cur.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady",
+			Message: "kubelet is posting ready status", LastHeartbeatTime: now, LastTransitionTime: now}}
+		cur.Status.Capacity = corev1.ResourceList{corev1.ResourcePods: resource.MustParse("110")}
+		n, err = s.Client.CoreV1().Nodes().UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,4 +107,5 @@ func ndNamespace(t *testing.T, s *capstantesting.Server, name string) {
 	if _, err := s.Client.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	capstantesting.WaitForDefaultServiceAccount(t, s.Client, name)
 }
