@@ -19,7 +19,9 @@ import (
 )
 
 // serveTokenRequest is serviceaccounts/token: a TokenRequest in, the same request with a
-// signed bound token in its status out (201), as upstream's TokenREST. Nothing is stored.
+// signed bound token in its status out (201), as upstream's TokenREST. Nothing is stored,
+// so like upstream it ignores dryRun=All (the request is checked and a token still signed);
+// any other dryRun value was refused (422) with the other creates' options.
 func (h *resourceHandler) serveTokenRequest(ctx context.Context, w http.ResponseWriter, r *http.Request, info requestInfo) error {
 	if info.Verb != "create" {
 		return apierrors.NewMethodNotSupported(schemaGR(authenticationv1.GroupName, "tokenrequests"), info.Verb)

@@ -272,15 +272,6 @@ func anonymousGet(t *testing.T, s *capstantesting.Server, path, token string) (i
 	return resp.StatusCode, string(body)
 }
 
-// waitDefaultAccount waits for the serviceaccount-controller to make default/default.
-func waitDefaultAccount(t *testing.T, s *capstantesting.Server) {
-	t.Helper()
-	poll(t, 20*time.Second, "the default service account", func() bool {
-		_, err := s.Client.CoreV1().ServiceAccounts("default").Get(t.Context(), "default", metav1.GetOptions{})
-		return err == nil
-	})
-}
-
 // tokenRequestCode is the HTTP status of a token request (0 when it succeeds).
 func tokenRequestCode(t *testing.T, s *capstantesting.Server, account string, tr *authenticationv1.TokenRequest) int32 {
 	t.Helper()
@@ -302,7 +293,6 @@ func TestIntegrationServiceAccountTokenBadRequests(t *testing.T) {
 	if _, err := admin.CoreV1().ServiceAccounts("default").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "robot"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitDefaultAccount(t, s)
 	pod, err := admin.CoreV1().Pods("default").Create(ctx, &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "other-account"},
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
@@ -378,6 +368,31 @@ func TestIntegrationServiceAccountTokenBadRequests(t *testing.T) {
 		})
 	}
 
+	t.Run("a dry-run token request is validated and answered like any other", func(t *testing.T) {
+		// Upstream's TokenREST does not look at dryRun: it stores nothing either way, so a
+		// dry run still signs the token it would issue.
+		dry := metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}
+		tr, err := admin.CoreV1().ServiceAccounts("default").CreateToken(ctx, "robot", &authenticationv1.TokenRequest{}, dry)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u, err := whoami(t, s, tr.Status.Token); err != nil || u.Username != "system:serviceaccount:default:robot" {
+			t.Errorf("the dry-run token is %+v, %v; want the robot account", u, err)
+		}
+		_, err = admin.CoreV1().ServiceAccounts("default").CreateToken(ctx, "robot", spec(func(s *authenticationv1.TokenRequestSpec) { s.ExpirationSeconds = ptr.To[int64](599) }), dry)
+		if !apierrors.IsInvalid(err) {
+			t.Errorf("a dry run of an invalid request: %v, want 422", err)
+		}
+		if _, err := admin.CoreV1().ServiceAccounts("default").CreateToken(ctx, "nobody", &authenticationv1.TokenRequest{}, dry); !apierrors.IsNotFound(err) {
+			t.Errorf("a dry run for a missing account: %v, want 404", err)
+		}
+		err = admin.CoreV1().RESTClient().Post().AbsPath("/api/v1/namespaces/default/serviceaccounts/robot/token").Param("dryRun", "Some").
+			SetHeader("Content-Type", "application/json").Body([]byte(`{"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest"}`)).Do(ctx).Error()
+		if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), `CreateOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: ["Some"]: supported values: "All"`) {
+			t.Errorf("an unknown dryRun: %v, want 422 as for any create", err)
+		}
+	})
+
 	t.Run("pods mount a token volume unless they or their account opt out", func(t *testing.T) {
 		if _, err := admin.CoreV1().ServiceAccounts("default").Create(ctx, &corev1.ServiceAccount{
 			ObjectMeta: metav1.ObjectMeta{Name: "quiet"}, AutomountServiceAccountToken: ptr.To(false),
@@ -449,7 +464,6 @@ func TestIntegrationServiceAccountTokenOptions(t *testing.T) {
 		o.ServiceAccount.MaxTokenExpiration = 20 * time.Minute
 	})
 	ctx := t.Context()
-	waitDefaultAccount(t, s)
 	tr, err := s.Client.CoreV1().ServiceAccounts("default").CreateToken(ctx, "default", &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
