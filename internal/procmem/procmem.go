@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -138,8 +139,10 @@ const StartupSettle = 5 * time.Second
 // system at once (debug.FreeOSMemory). Start-up allocates far more than a role keeps (the
 // API server builds its OpenAPI documents and type converter, every informer lists), and the
 // runtime would otherwise hand those pages back only gradually, or keep them until the heap
-// grows into them again.
+// grows into them again. Two collections: what sync.Pools cache (encoders' buffers grown to
+// the largest document, say) survives the first one and is freed by the second.
 func ReleaseHeap() {
+	runtime.GC()
 	debug.FreeOSMemory()
 }
 

@@ -6,7 +6,9 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"weak"
 )
 
 func TestReadOnlyMappings(t *testing.T) {
@@ -130,4 +132,20 @@ func TestReleaseHeapReturnsStartupGarbage(t *testing.T) {
 		t.Fatalf("%d bytes of free heap kept from the system after collecting %d bytes of garbage", kept, size)
 	}
 	_ = garbage
+}
+
+// TestReleaseHeapFreesPooledBuffers checks that what a sync.Pool held at start-up (a buffer
+// grown to the largest document encoded) is freed too: a pool keeps its contents through
+// one collection.
+func TestReleaseHeapFreesPooledBuffers(t *testing.T) {
+	var pool sync.Pool
+	buf := make([]byte, 1<<20)
+	w := weak.Make(&buf[0])
+	pool.Put(buf)
+	buf = nil
+	ReleaseHeap()
+	if w.Value() != nil {
+		t.Fatal("a buffer cached in a sync.Pool outlived ReleaseHeap")
+	}
+	runtime.KeepAlive(&pool)
 }
