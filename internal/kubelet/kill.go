@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"capstan/internal/kubelet/podspec"
 	"capstan/internal/kubelet/podsync"
 	"capstan/internal/kubelet/probe"
 )
@@ -89,7 +90,7 @@ func msgSuffix(msg string) string {
 // annotation written at creation when the spec is unknown (a pod deleted while the agent
 // was down).
 func (k *Kubelet) preStopHook(ctx context.Context, pod *corev1.Pod, id, name string) *corev1.LifecycleHandler {
-	if c := findContainer(pod, name); c != nil {
+	if c := podspec.Container(pod, name); c != nil {
 		if c.Lifecycle == nil {
 			return nil
 		}
@@ -119,7 +120,7 @@ func (k *Kubelet) runHook(ctx context.Context, pod *corev1.Pod, id, name string,
 	if ip := k.podIP(ctx, pod); ip != "" {
 		podIP = ip
 	}
-	c := findContainer(pod, name)
+	c := podspec.Container(pod, name)
 	if c == nil {
 		c = &corev1.Container{Name: name}
 	}

@@ -7,6 +7,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"capstan/internal/kubelet/podspec"
 )
 
 var _ Provider = (*Kubelet)(nil)
@@ -56,7 +58,7 @@ func (k *Kubelet) Container(ctx context.Context, namespace, podName, container s
 	if !ok {
 		return ContainerRef{}, fmt.Errorf("pod %s/%s: %w", namespace, podName, ErrNotFound)
 	}
-	if findContainer(pod, container) == nil {
+	if podspec.Container(pod, container) == nil {
 		return ContainerRef{}, fmt.Errorf("container %s in pod %s/%s: %w", container, namespace, podName, ErrNotFound)
 	}
 	rt, err := k.snapshot(ctx, pod.UID)

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"capstan/internal/kubelet/podspec"
 	"capstan/internal/kubelet/podsync"
 )
 
@@ -195,7 +196,7 @@ func (k *Kubelet) execute(ctx context.Context, w *podWorker, pod *corev1.Pod, rt
 		return changed, retry
 	}
 	for _, s := range a.Start {
-		spec := findContainer(pod, s.Name)
+		spec := podspec.Container(pod, s.Name)
 		if spec == nil {
 			continue
 		}
@@ -356,20 +357,6 @@ func gracePeriod(pod *corev1.Pod) int64 {
 }
 
 func podRef(pod *corev1.Pod) string { return pod.Namespace + "/" + pod.Name }
-
-func findContainer(pod *corev1.Pod, name string) *corev1.Container {
-	for i := range pod.Spec.InitContainers {
-		if pod.Spec.InitContainers[i].Name == name {
-			return &pod.Spec.InitContainers[i]
-		}
-	}
-	for i := range pod.Spec.Containers {
-		if pod.Spec.Containers[i].Name == name {
-			return &pod.Spec.Containers[i]
-		}
-	}
-	return nil
-}
 
 func runningInstances(rt *podRuntime) map[string]string {
 	out := map[string]string{}

@@ -11,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"capstan/internal/kubelet/podspec"
 )
 
 // Sources reads the API objects environment variables refer to.
@@ -197,7 +199,7 @@ func valueFrom(ctx context.Context, src Sources, pod *corev1.Pod, c *corev1.Cont
 	case from.ResourceFieldRef != nil:
 		target := c
 		if name := from.ResourceFieldRef.ContainerName; name != "" {
-			target = findContainer(pod, name)
+			target = podspec.Container(pod, name)
 			if target == nil {
 				return "", false, &ConfigError{Message: fmt.Sprintf("container %q not found in pod", name)}
 			}
@@ -206,20 +208,6 @@ func valueFrom(ctx context.Context, src Sources, pod *corev1.Pod, c *corev1.Cont
 		return v, err == nil, err
 	}
 	return "", false, &ConfigError{Message: "unsupported valueFrom"}
-}
-
-func findContainer(pod *corev1.Pod, name string) *corev1.Container {
-	for i := range pod.Spec.Containers {
-		if pod.Spec.Containers[i].Name == name {
-			return &pod.Spec.Containers[i]
-		}
-	}
-	for i := range pod.Spec.InitContainers {
-		if pod.Spec.InitContainers[i].Name == name {
-			return &pod.Spec.InitContainers[i]
-		}
-	}
-	return nil
 }
 
 // FieldValue reads a fieldRef path of the downward API.

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 
+	"capstan/internal/kubelet/podspec"
 	"capstan/internal/kubelet/podsync"
 )
 
@@ -97,7 +98,7 @@ func (m *Manager) Sync(pod *corev1.Pod, running map[string]string) {
 	defer m.mu.Unlock()
 	live := map[string]bool{}
 	for name, id := range running {
-		c := findContainer(pod, name)
+		c := podspec.Container(pod, name)
 		if c == nil {
 			continue
 		}
@@ -316,18 +317,4 @@ func (m *Manager) podIP(uid types.UID) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.ips[uid]
-}
-
-func findContainer(pod *corev1.Pod, name string) *corev1.Container {
-	for i := range pod.Spec.InitContainers {
-		if pod.Spec.InitContainers[i].Name == name {
-			return &pod.Spec.InitContainers[i]
-		}
-	}
-	for i := range pod.Spec.Containers {
-		if pod.Spec.Containers[i].Name == name {
-			return &pod.Spec.Containers[i]
-		}
-	}
-	return nil
 }

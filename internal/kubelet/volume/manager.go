@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"capstan/internal/kubelet/envvars"
+	"capstan/internal/kubelet/podspec"
 )
 
 // Plugin directory names, as upstream lays them out.
@@ -286,7 +287,7 @@ func (m *Manager) downwardPayload(pod *corev1.Pod, items []corev1.DownwardAPIVol
 		case it.FieldRef != nil:
 			value, err = envvars.FieldValue(pod, it.FieldRef.FieldPath, info)
 		case it.ResourceFieldRef != nil:
-			c := findContainer(pod, it.ResourceFieldRef.ContainerName)
+			c := podspec.Container(pod, it.ResourceFieldRef.ContainerName)
 			if c == nil {
 				return nil, fmt.Errorf("container %q not found", it.ResourceFieldRef.ContainerName)
 			}
@@ -446,20 +447,6 @@ func (m *Manager) TearDown(_ context.Context, uid types.UID) error {
 	}
 	m.mu.Unlock()
 	return os.RemoveAll(podDir)
-}
-
-func findContainer(pod *corev1.Pod, name string) *corev1.Container {
-	for i := range pod.Spec.Containers {
-		if name == "" || pod.Spec.Containers[i].Name == name {
-			return &pod.Spec.Containers[i]
-		}
-	}
-	for i := range pod.Spec.InitContainers {
-		if pod.Spec.InitContainers[i].Name == name {
-			return &pod.Spec.InitContainers[i]
-		}
-	}
-	return nil
 }
 
 // checkHostPath enforces a hostPath's type, creating it for the *OrCreate types.
