@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"runtime"
 	"strconv"
 	"strings"
 
@@ -16,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"capstan/internal/netfilter/jump"
+	"capstan/internal/nsenter"
 )
 
 // linuxDataplane programs the kernel with netlink, iptables-restore and /proc/sys, in the
@@ -26,45 +26,6 @@ type linuxDataplane struct {
 }
 
 func newDataplane(o Options) dataplane { return &linuxDataplane{netns: o.NetNS, runner: o.Runner} }
-
-// inNetNS runs fn on a thread that has entered the network namespace at path; "" runs fn
-// here. The thread is a fresh locked one, so a failure to switch back cannot leak the
-// namespace into other goroutines: the runtime retires a thread still locked when its
-// goroutine ends. Programs fn starts inherit the namespace.
-func inNetNS(path string, fn func() error) error {
-	if path == "" {
-		return fn()
-	}
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("current network namespace: %w", err)
-			return
-		}
-		defer orig.Close()
-		target, err := netns.GetFromPath(path)
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("network namespace %s: %w", path, err)
-			return
-		}
-		defer target.Close()
-		if err := netns.Set(target); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("entering %s: %w", path, err)
-			return
-		}
-		err = fn()
-		if netns.Set(orig) == nil {
-			runtime.UnlockOSThread()
-		}
-		errc <- err
-	}()
-	return <-errc
-}
 
 func (d *linuxDataplane) handle() (*netlink.Handle, error) {
 	if d.netns == "" {
@@ -79,7 +40,7 @@ func (d *linuxDataplane) handle() (*netlink.Handle, error) {
 }
 
 func (d *linuxDataplane) prepareHost(ctx context.Context, o HostOptions) (changed []SysctlChange, err error) {
-	err = inNetNS(d.netns, func() error {
+	err = nsenter.Do(d.netns, func() error {
 		changed, err = PrepareHost(ctx, o)
 		return err
 	})
@@ -93,7 +54,7 @@ func (d *linuxDataplane) writeConflist(dir string, c CNIConfig) (bool, error) {
 // Run runs a command in the dataplane's network namespace and returns its output.
 func (d *linuxDataplane) Run(ctx context.Context, stdin []byte, name string, args ...string) ([]byte, error) {
 	var out []byte
-	err := inNetNS(d.netns, func() error {
+	err := nsenter.Do(d.netns, func() error {
 		var err error
 		out, err = d.runner.Run(ctx, stdin, name, args...)
 		return err

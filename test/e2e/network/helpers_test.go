@@ -11,10 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +21,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"capstan/internal/network"
+	"capstan/test/e2e/netnstest"
 )
 
 const cniBinDir = "/usr/lib/cni"
@@ -47,58 +45,16 @@ func requireRoot(t *testing.T) {
 			t.Skipf("e2e: CNI plugin %s missing from %s (hack/setup.sh installs containernetworking-plugins)", p, cniBinDir)
 		}
 	}
-	sweepOnce.Do(sweepStale)
-}
-
-var sweepOnce sync.Once
-
-// sweepStale deletes namespaces left by test processes that died before their cleanup.
-func sweepStale() {
-	entries, _ := os.ReadDir("/run/netns")
-	for _, e := range entries {
-		parts := strings.SplitN(e.Name(), "-", 3)
-		if len(parts) != 3 || parts[0] != "capnet" {
-			continue
-		}
-		pid, err := strconv.Atoi(parts[1])
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
-			continue // a live run's
-		}
-		_ = exec.Command("ip", "netns", "del", e.Name()).Run()
-	}
 }
 
 // ns is a network namespace the test made.
-type ns struct{ Name, Path string }
+type ns = netnstest.NS
 
 // newNS makes a namespace with lo up, deleted when the test ends.
-func newNS(t *testing.T, role string) ns {
-	t.Helper()
-	n := ns{Name: fmt.Sprintf("capnet-%d-%s", os.Getpid(), role)}
-	n.Path = filepath.Join("/run/netns", n.Name)
-	_ = exec.Command("ip", "netns", "del", n.Name).Run() // a leftover of this very name
-	run(t, "ip", "netns", "add", n.Name)
-	t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", n.Name).CombinedOutput(); err != nil {
-			t.Errorf("deleting namespace %s: %v: %s", n.Name, err, out)
-		}
-	})
-	run(t, "ip", "-n", n.Name, "link", "set", "lo", "up")
-	return n
-}
+func newNS(t *testing.T, role string) ns { return netnstest.New(t, "capnet", role) }
 
-// run runs a command and fails the test if it fails.
-func run(t *testing.T, name string, args ...string) string {
-	t.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
+// run runs a command on the host and fails the test if it fails.
+var run = netnstest.Run
 
 // veth connects a in one namespace with b in another; neither end ever exists in the
 // host's namespace.
@@ -107,39 +63,6 @@ func veth(t *testing.T, aNS ns, a string, bNS ns, b string) {
 	run(t, "ip", "link", "add", a, "netns", aNS.Name, "type", "veth", "peer", "name", b, "netns", bNS.Name)
 	run(t, "ip", "-n", aNS.Name, "link", "set", a, "up")
 	run(t, "ip", "-n", bNS.Name, "link", "set", b, "up")
-}
-
-// inNS runs fn on a locked thread inside the namespace. Sockets fn opens stay in it.
-func inNS(n ns, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		target, err := netns.GetFromPath(n.Path)
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer target.Close()
-		if err := netns.Set(target); err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		err = fn()
-		if netns.Set(orig) == nil {
-			runtime.UnlockOSThread()
-		}
-		errc <- err
-	}()
-	return <-errc
 }
 
 // handle is a netlink handle on the namespace.
@@ -163,7 +86,7 @@ func handle(t *testing.T, n ns) *netlink.Handle {
 func whoAmI(t *testing.T, n ns, addr string) string {
 	t.Helper()
 	var ln net.Listener
-	if err := inNS(n, func() (err error) {
+	if err := n.Do(func() (err error) {
 		ln, err = net.Listen("tcp4", addr)
 		return err
 	}); err != nil {
@@ -187,7 +110,7 @@ func whoAmI(t *testing.T, n ns, addr string) string {
 // ask connects from the namespace to a whoAmI server and returns the source it saw.
 func ask(n ns, addr string) (string, error) {
 	var c net.Conn
-	if err := inNS(n, func() (err error) {
+	if err := n.Do(func() (err error) {
 		c, err = net.DialTimeout("tcp4", addr, time.Second)
 		return err
 	}); err != nil {
@@ -254,7 +177,7 @@ func (h *cniHost) addPod(t *testing.T, name string) pod {
 	loRT := &libcni.RuntimeConf{ContainerID: "e2e-" + name, NetNS: p.Path, IfName: "lo"}
 	ctx := context.Background()
 	var res *types100.Result
-	err = inNS(h.node, func() error {
+	err = h.node.Do(func() error {
 		if _, err := cni.AddNetworkList(ctx, lo, loRT); err != nil {
 			return fmt.Errorf("loopback: %w", err)
 		}
@@ -269,7 +192,7 @@ func (h *cniHost) addPod(t *testing.T, name string) pod {
 		t.Fatalf("CNI ADD for %s: %v", name, err)
 	}
 	p.Del = func() error {
-		return inNS(h.node, func() error {
+		return h.node.Do(func() error {
 			return errors.Join(cni.DelNetworkList(ctx, list, rt), cni.DelNetworkList(ctx, lo, loRT))
 		})
 	}

@@ -8,8 +8,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,6 +24,7 @@ import (
 	"capstan/internal/proxy/runner"
 	"capstan/internal/proxy/userspace"
 	capstantesting "capstan/internal/testing"
+	"capstan/test/e2e/netnstest"
 )
 
 // requireRoot skips the test unless it can make namespaces and run the netfilter tools.
@@ -43,121 +41,33 @@ func requireRoot(t *testing.T, tools ...string) {
 			t.Skipf("e2e: %s is not installed (hack/setup.sh installs it)", tool)
 		}
 	}
-	sweepOnce.Do(sweepStale)
-}
-
-var sweepOnce sync.Once
-
-// sweepStale deletes namespaces left by test processes that died before their cleanup.
-func sweepStale() {
-	entries, _ := os.ReadDir("/run/netns")
-	for _, e := range entries {
-		parts := strings.SplitN(e.Name(), "-", 3)
-		if len(parts) != 3 || parts[0] != "capproxy" {
-			continue
-		}
-		pid, err := strconv.Atoi(parts[1])
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
-			continue // a live run's
-		}
-		_ = exec.Command("ip", "netns", "del", e.Name()).Run()
-	}
-}
-
-var nsSeq struct {
-	sync.Mutex
-	n int
 }
 
 // ns is a network namespace the test made.
-type ns struct{ Name string }
+type ns = netnstest.NS
 
 // newNS makes a namespace with lo up, deleted when the test ends.
-func newNS(t *testing.T, role string) ns {
-	t.Helper()
-	nsSeq.Lock()
-	nsSeq.n++
-	n := ns{Name: fmt.Sprintf("capproxy-%d-%s%d", os.Getpid(), role, nsSeq.n)}
-	nsSeq.Unlock()
-	run(t, "ip", "netns", "add", n.Name)
-	t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", n.Name).CombinedOutput(); err != nil {
-			t.Errorf("deleting namespace %s: %v: %s", n.Name, err, out)
-		}
-	})
-	n.run(t, "ip", "link", "set", "lo", "up")
-	return n
-}
+func newNS(t *testing.T, role string) ns { return netnstest.New(t, "capproxy", role) }
 
 // run runs a command on the host (only ever `ip` commands that name a test namespace).
-func run(t *testing.T, name string, args ...string) string {
-	t.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-// run runs a command inside the namespace.
-func (n ns) run(t *testing.T, name string, args ...string) string {
-	t.Helper()
-	return run(t, "ip", append([]string{"netns", "exec", n.Name, name}, args...)...)
-}
-
-// do runs fn on a locked thread inside the namespace. Sockets fn opens stay in it.
-func (n ns) do(fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		target, err := os.Open(filepath.Join("/run/netns", n.Name))
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer target.Close()
-		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		err = fn()
-		// A thread that cannot go back stays locked and dies with its goroutine.
-		if unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET) == nil {
-			runtime.UnlockOSThread()
-		}
-		errc <- err
-	}()
-	return <-errc
-}
+var run = netnstest.Run
 
 // nsSockets opens the userspace mode's sockets inside the namespace: its proxy ports and
 // its connections to endpoints.
 type nsSockets struct{ n ns }
 
 func (s nsSockets) Listen(ctx context.Context, network, address string) (ln net.Listener, err error) {
-	err = s.n.do(func() (err error) { ln, err = userspace.HostSockets{}.Listen(ctx, network, address); return err })
+	err = s.n.Do(func() (err error) { ln, err = userspace.HostSockets{}.Listen(ctx, network, address); return err })
 	return ln, err
 }
 
 func (s nsSockets) ListenPacket(ctx context.Context, network, address string) (pc net.PacketConn, err error) {
-	err = s.n.do(func() (err error) { pc, err = userspace.HostSockets{}.ListenPacket(ctx, network, address); return err })
+	err = s.n.Do(func() (err error) { pc, err = userspace.HostSockets{}.ListenPacket(ctx, network, address); return err })
 	return pc, err
 }
 
 func (s nsSockets) Dial(ctx context.Context, network, address string) (c net.Conn, err error) {
-	err = s.n.do(func() (err error) { c, err = userspace.HostSockets{}.Dial(ctx, network, address); return err })
+	err = s.n.Do(func() (err error) { c, err = userspace.HostSockets{}.Dial(ctx, network, address); return err })
 	return c, err
 }
 
@@ -181,18 +91,18 @@ func newNode(t *testing.T) *node {
 	t.Helper()
 	n := &node{NS: newNS(t, "node"), Client: newNS(t, "client"), IP: nodeIP, bridge: "cbr0"}
 	run(t, "ip", "link", "add", "eth0", "netns", n.NS.Name, "type", "veth", "peer", "name", "eth0", "netns", n.Client.Name)
-	n.NS.run(t, "ip", "addr", "add", nodeIP+"/24", "dev", "eth0")
-	n.NS.run(t, "ip", "link", "set", "eth0", "up")
-	n.Client.run(t, "ip", "addr", "add", clientIP+"/24", "dev", "eth0")
-	n.Client.run(t, "ip", "link", "set", "eth0", "up")
+	n.NS.Run(t, "ip", "addr", "add", nodeIP+"/24", "dev", "eth0")
+	n.NS.Run(t, "ip", "link", "set", "eth0", "up")
+	n.Client.Run(t, "ip", "addr", "add", clientIP+"/24", "dev", "eth0")
+	n.Client.Run(t, "ip", "link", "set", "eth0", "up")
 	// The node's default route leads to the outside, as a real node's does: cluster IPs
 	// are routed there until the proxy's DNAT catches them.
-	n.NS.run(t, "ip", "route", "add", "default", "via", clientIP)
-	n.NS.run(t, "ip", "link", "add", n.bridge, "type", "bridge")
-	n.NS.run(t, "ip", "addr", "add", "10.42.0.1/24", "dev", n.bridge)
-	n.NS.run(t, "ip", "link", "set", n.bridge, "up")
+	n.NS.Run(t, "ip", "route", "add", "default", "via", clientIP)
+	n.NS.Run(t, "ip", "link", "add", n.bridge, "type", "bridge")
+	n.NS.Run(t, "ip", "addr", "add", "10.42.0.1/24", "dev", n.bridge)
+	n.NS.Run(t, "ip", "link", "set", n.bridge, "up")
 	// Both settings are per network namespace: the host's stay as they are.
-	n.NS.run(t, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward && echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables")
+	n.NS.Run(t, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward && echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables")
 	return n
 }
 
@@ -211,14 +121,14 @@ func (n *node) addPod(t *testing.T) pod {
 	p := pod{Name: fmt.Sprintf("pod%d", n.pods), IP: fmt.Sprintf("10.42.0.%d", 10+n.pods), NS: newNS(t, "pod")}
 	host := fmt.Sprintf("veth%d", n.pods)
 	run(t, "ip", "link", "add", "eth0", "netns", p.NS.Name, "type", "veth", "peer", "name", host, "netns", n.NS.Name)
-	n.NS.run(t, "ip", "link", "set", host, "master", n.bridge)
-	n.NS.run(t, "ip", "link", "set", host, "up")
+	n.NS.Run(t, "ip", "link", "set", host, "master", n.bridge)
+	n.NS.Run(t, "ip", "link", "set", host, "up")
 	// What the CNI bridge plugin's hairpinMode does: a pod may reach itself through a
 	// service.
-	n.NS.run(t, "bridge", "link", "set", "dev", host, "hairpin", "on")
-	p.NS.run(t, "ip", "addr", "add", p.IP+"/24", "dev", "eth0")
-	p.NS.run(t, "ip", "link", "set", "eth0", "up")
-	p.NS.run(t, "ip", "route", "add", "default", "via", "10.42.0.1")
+	n.NS.Run(t, "bridge", "link", "set", "dev", host, "hairpin", "on")
+	p.NS.Run(t, "ip", "addr", "add", p.IP+"/24", "dev", "eth0")
+	p.NS.Run(t, "ip", "link", "set", "eth0", "up")
+	p.NS.Run(t, "ip", "route", "add", "default", "via", "10.42.0.1")
 	serve(t, p)
 	return p
 }
@@ -227,7 +137,7 @@ func serve(t *testing.T, p pod) {
 	t.Helper()
 	var ln net.Listener
 	var pc net.PacketConn
-	if err := p.NS.do(func() (err error) {
+	if err := p.NS.Do(func() (err error) {
 		if ln, err = net.Listen("tcp4", ":8080"); err != nil {
 			return err
 		}
@@ -265,7 +175,7 @@ func serve(t *testing.T, p pod) {
 // client address it saw.
 func dial(from ns, addr string, timeout time.Duration) (podName, seen string, err error) {
 	var c net.Conn
-	if err := from.do(func() (err error) {
+	if err := from.Do(func() (err error) {
 		c, err = net.DialTimeout("tcp4", addr, timeout)
 		return err
 	}); err != nil {
@@ -294,7 +204,7 @@ type udpClient struct{ conn *net.UDPConn }
 func newUDPClient(t *testing.T, from ns) *udpClient {
 	t.Helper()
 	var c *net.UDPConn
-	if err := from.do(func() (err error) {
+	if err := from.Do(func() (err error) {
 		c, err = net.ListenUDP("udp4", &net.UDPAddr{})
 		return err
 	}); err != nil {

@@ -15,17 +15,17 @@ import (
 
 func TestProxyIPTables(t *testing.T) {
 	requireRoot(t, "iptables", "iptables-restore", "iptables-save", "nft")
-	testProxy(t, "iptables", func(n ns) string { return n.run(t, "iptables-save") })
+	testProxy(t, "iptables", func(n ns) string { return n.Run(t, "iptables-save") })
 }
 
 func TestProxyNFTables(t *testing.T) {
 	requireRoot(t, "nft", "iptables-save")
-	testProxy(t, "nftables", func(n ns) string { return n.run(t, "nft", "list", "ruleset") })
+	testProxy(t, "nftables", func(n ns) string { return n.Run(t, "nft", "list", "ruleset") })
 }
 
 func TestProxyUserspace(t *testing.T) {
 	requireRoot(t, "iptables", "iptables-restore", "iptables-save", "nft")
-	testProxy(t, "userspace", func(n ns) string { return n.run(t, "iptables-save") })
+	testProxy(t, "userspace", func(n ns) string { return n.Run(t, "iptables-save") })
 }
 
 func TestProxySwitchingModesCleansTheOldOne(t *testing.T) {
@@ -39,14 +39,14 @@ func TestProxySwitchingModesCleansTheOldOne(t *testing.T) {
 
 	c.startProxy(t, "nftables")
 	eventually(t, "the nftables table", func() error {
-		if !strings.Contains(c.node.NS.run(t, "nft", "list", "tables"), "kube-proxy") {
+		if !strings.Contains(c.node.NS.Run(t, "nft", "list", "tables"), "kube-proxy") {
 			return fmt.Errorf("no kube-proxy table yet")
 		}
 		return nil
 	})
 	waitReachable(t, c.node.NS, clusterAddr(svc))
 	eventually(t, "the iptables rules gone", func() error {
-		if strings.Contains(c.node.NS.run(t, "iptables-save"), "KUBE-") {
+		if strings.Contains(c.node.NS.Run(t, "iptables-save"), "KUBE-") {
 			return fmt.Errorf("iptables rules left")
 		}
 		return nil
@@ -55,10 +55,10 @@ func TestProxySwitchingModesCleansTheOldOne(t *testing.T) {
 
 	c.startProxy(t, "userspace")
 	eventually(t, "the nftables table gone and the userspace chains there", func() error {
-		if strings.Contains(c.node.NS.run(t, "nft", "list", "tables"), "kube-proxy") {
+		if strings.Contains(c.node.NS.Run(t, "nft", "list", "tables"), "kube-proxy") {
 			return fmt.Errorf("the kube-proxy table is left")
 		}
-		if !strings.Contains(c.node.NS.run(t, "iptables-save", "-t", "nat"), "KUBE-PORTALS-CONTAINER") {
+		if !strings.Contains(c.node.NS.Run(t, "iptables-save", "-t", "nat"), "KUBE-PORTALS-CONTAINER") {
 			return fmt.Errorf("no userspace chains yet")
 		}
 		return nil
@@ -68,7 +68,7 @@ func TestProxySwitchingModesCleansTheOldOne(t *testing.T) {
 
 	c.startProxy(t, "iptables")
 	eventually(t, "the userspace chains gone", func() error {
-		if dump := c.node.NS.run(t, "iptables-save"); strings.Contains(dump, "KUBE-PORTALS-") || strings.Contains(dump, "KUBE-NODEPORT-") {
+		if dump := c.node.NS.Run(t, "iptables-save"); strings.Contains(dump, "KUBE-PORTALS-") || strings.Contains(dump, "KUBE-NODEPORT-") {
 			return fmt.Errorf("userspace rules left")
 		}
 		return nil
@@ -278,7 +278,7 @@ func testProxy(t *testing.T, mode string, rules func(ns) string) {
 
 	t.Run("an external IP routed to the node reaches the endpoints", func(t *testing.T) {
 		const extIP = "203.0.113.10"
-		n.Client.run(t, "ip", "route", "replace", extIP+"/32", "via", n.IP)
+		n.Client.Run(t, "ip", "route", "replace", extIP+"/32", "via", n.IP)
 		svc := c.service("ext", corev1.ProtocolTCP, func(s *corev1.Service) { s.Spec.ExternalIPs = []string{extIP} })
 		c.endpoints(svc, ep{pod: p2, ready: true})
 		addr := net.JoinHostPort(extIP, "80")
@@ -294,11 +294,11 @@ func testProxy(t *testing.T, mode string, rules func(ns) string) {
 			t.Fatal("no proxy rules before cleanup")
 		}
 		bin := capstantesting.Binary(t)
-		out := n.NS.run(t, bin, "proxy", "--cleanup")
+		out := n.NS.Run(t, bin, "proxy", "--cleanup")
 		if !strings.Contains(out, "Removed") {
 			t.Errorf("capstan proxy --cleanup said %q", out)
 		}
-		for _, dump := range []string{n.NS.run(t, "iptables-save"), n.NS.run(t, "nft", "list", "ruleset")} {
+		for _, dump := range []string{n.NS.Run(t, "iptables-save"), n.NS.Run(t, "nft", "list", "ruleset")} {
 			if strings.Contains(dump, "KUBE-") || strings.Contains(dump, "kube-proxy") {
 				t.Errorf("rules left after cleanup:\n%s", dump)
 			}
