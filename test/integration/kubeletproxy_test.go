@@ -1,14 +1,12 @@
 package integration
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"io"
 	"net"
 	"os"
 	"os/exec"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -186,42 +184,7 @@ func portForward(t *testing.T, s *capstantesting.Server, env []string) string {
 	t.Helper()
 	cmd := exec.Command(capstantesting.Binary(t), "kubectl", "port-forward", "pod/web", "--address=127.0.0.1", ":8080")
 	cmd.Env = append(append(os.Environ(), "KUBECONFIG="+s.Kubeconfig), env...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	lines := make(chan string, 4)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	re := regexp.MustCompile(`Forwarding from (127\.0\.0\.1:\d+) -> 8080`)
-	deadline := time.After(30 * time.Second)
-	for {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				t.Fatalf("port-forward ended: %s", stderr.String())
-			}
-			if m := re.FindStringSubmatch(line); m != nil {
-				return m[1]
-			}
-		case <-deadline:
-			t.Fatalf("port-forward not ready: %s", stderr.String())
-		}
-	}
+	return capstantesting.StartPortForward(t, cmd)
 }
 
 func TestIntegrationKubeletProxyPortForward(t *testing.T) {

@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 	"k8s.io/client-go/tools/remotecommand"
 	utilexec "k8s.io/client-go/util/exec"
 
+	capstantesting "capstan/internal/testing"
 	"capstan/test/e2e/framework"
 )
 
@@ -222,7 +222,7 @@ func testExecTTY(t *testing.T, c *framework.Cluster, pod *corev1.Pod) {
 		t.Fatal(err)
 	}
 	tty.Close()
-	var out lockedBuffer
+	var out capstantesting.SyncBuffer
 	go func() { _, _ = io.Copy(&out, master) }()
 	// The shell's terminal has the size of ours, and a command's output comes back.
 	if _, err := master.Write([]byte("stty size; tty; echo mark-$((40+2))\n")); err != nil {
@@ -250,23 +250,6 @@ func testExecTTY(t *testing.T, c *framework.Cluster, pod *corev1.Pod) {
 	}
 }
 
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func testAttach(t *testing.T, c *framework.Cluster, pod *corev1.Pod) {
 	out, errOut, err := c.Kubectl("hello\n", "attach", "-i", pod.Name)
 	if err != nil || !strings.Contains(out, "got hello") {
@@ -284,35 +267,7 @@ func portForward(t *testing.T, c *framework.Cluster, pod *corev1.Pod, env []stri
 	t.Helper()
 	cmd := c.KubectlCommand("port-forward", "pod/"+pod.Name, "--address=127.0.0.1", ":8080")
 	cmd.Env = append(cmd.Env, env...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	lines := readLines(stdout)
-	re := regexp.MustCompile(`Forwarding from (127\.0\.0\.1:\d+) -> 8080`)
-	deadline := time.After(30 * time.Second)
-	for {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				t.Fatalf("port-forward ended: %s", stderr.String())
-			}
-			if m := re.FindStringSubmatch(line); m != nil {
-				return m[1]
-			}
-		case <-deadline:
-			t.Fatalf("port-forward not ready in 30s: %s", stderr.String())
-		}
-	}
+	return capstantesting.StartPortForward(t, cmd)
 }
 
 func testPortForward(t *testing.T, c *framework.Cluster, pod *corev1.Pod) {
