@@ -1,31 +1,11 @@
 package containerd
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"capstan/internal/testing/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs from the golden file (go test -update to accept):\n%s", name, got)
-	}
-}
 
 func TestRenderConfig(t *testing.T) {
 	t.Parallel()
@@ -35,7 +15,7 @@ func TestRenderConfig(t *testing.T) {
 		CNIConfDir: "/var/lib/capstan/agent/etc/cni/net.d",
 	}
 	t.Run("a plain node", func(t *testing.T) {
-		golden(t, "config.toml", Render(base))
+		golden.Check(t, "config.toml", Render(base))
 	})
 	t.Run("a node with registry mirrors and credentials", func(t *testing.T) {
 		c := base
@@ -46,7 +26,7 @@ func TestRenderConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.RegistryAuth = r.AuthTOML()
-		golden(t, "config-registries.toml", Render(c))
+		golden.Check(t, "config-registries.toml", Render(c))
 	})
 }
 
@@ -75,7 +55,7 @@ func TestRegistriesHostsFiles(t *testing.T) {
 		t.Fatalf("got %d hosts files, want docker.io, _default, mirror.internal:5000 and private.example:443: %q", len(files), keys(files))
 	}
 	for dir, data := range files {
-		golden(t, "hosts-"+strings.ReplaceAll(dir, ":", "_")+".toml", data)
+		golden.Check(t, "hosts-"+strings.ReplaceAll(dir, ":", "_")+".toml", data)
 	}
 }
 

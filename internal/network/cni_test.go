@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"capstan/internal/testing/golden"
 )
 
 func TestConflist(t *testing.T) {
@@ -31,7 +33,7 @@ func TestConflist(t *testing.T) {
 			if !json.Valid(got) {
 				t.Fatalf("not JSON: %s", got)
 			}
-			golden(t, tt.golden, got)
+			golden.Check(t, tt.golden, got)
 		})
 	}
 }

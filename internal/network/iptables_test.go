@@ -4,12 +4,14 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"capstan/internal/testing/golden"
 )
 
 func TestMasqueradeRules(t *testing.T) {
 	t.Parallel()
 	got := MasqueradeRules(netip.MustParsePrefix("10.42.0.0/16"), netip.MustParsePrefix("10.42.1.0/24"))
-	golden(t, "masquerade.rules", []byte(got))
+	golden.Check(t, "masquerade.rules", []byte(got))
 }
 
 func TestRulesStayInOurChains(t *testing.T) {

@@ -1,7 +1,6 @@
 package desired_test
 
 import (
-	"flag"
 	"net/netip"
 	"path/filepath"
 	"strings"
@@ -14,9 +13,8 @@ import (
 
 	"capstan/internal/proxy/desired"
 	"capstan/internal/proxy/desired/desiredtest"
+	"capstan/internal/testing/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 func TestComputeGolden(t *testing.T) {
 	t.Parallel()
@@ -30,7 +28,7 @@ func TestComputeGolden(t *testing.T) {
 			in := desiredtest.Load(t, filepath.Join("testdata", tc.name+".yaml"))
 			in.PodCIDRs = tc.podCIDRs
 			got := desired.Compute(in).Dump()
-			desiredtest.CheckGolden(t, filepath.Join("testdata", tc.name+".golden"), got, *update)
+			golden.Check(t, tc.name+".golden", []byte(got))
 		})
 	}
 }

@@ -2,7 +2,6 @@ package iptables
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"net/netip"
 	"path/filepath"
@@ -12,9 +11,8 @@ import (
 
 	"capstan/internal/proxy/desired"
 	"capstan/internal/proxy/desired/desiredtest"
+	"capstan/internal/testing/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 const mark = "0x4000"
 
@@ -24,11 +22,6 @@ func loadState(t *testing.T, masq desired.Masquerade) *desired.State {
 	in.Masquerade = masq
 	in.PodCIDRs = []netip.Prefix{netip.MustParsePrefix("10.42.0.0/16")}
 	return desired.Compute(in)
-}
-
-func checkGolden(t *testing.T, name, got string) {
-	t.Helper()
-	desiredtest.CheckGolden(t, filepath.Join("testdata", name), got, *update)
 }
 
 func TestFullSyncRulesGolden(t *testing.T) {
@@ -45,7 +38,7 @@ func TestFullSyncRulesGolden(t *testing.T) {
 			// A stale service chain and a foreign chain are in the table: only the first goes.
 			// The jumps are missing, as on a first sync.
 			pl := buildPlan(st, nil, []string{"PREROUTING", "KUBE-SERVICES", "KUBE-SVC-STALESTALESTALE", "DOCKER"}, mark, chunkChains, jumps())
-			checkGolden(t, tc.golden, string(bytes.Join(pl.restores, nil)))
+			golden.Check(t, tc.golden, bytes.Join(pl.restores, nil))
 		})
 	}
 }
@@ -70,7 +63,7 @@ func TestPartialSyncRewritesOnlyChangedServices(t *testing.T) {
 	}
 	next.Services = kept
 	partial := buildPlan(next, full.services, nil, mark, chunkChains, nil)
-	checkGolden(t, "partial.txt", string(bytes.Join(partial.restores, nil)))
+	golden.Check(t, "partial.txt", bytes.Join(partial.restores, nil))
 
 	// Nothing changed: only the shared chains are written.
 	again := buildPlan(next, partial.services, nil, mark, chunkChains, nil)
@@ -127,7 +120,7 @@ func TestLargeSyncsAreSplitIntoWholeServiceChunks(t *testing.T) {
 	t.Parallel()
 	st := loadState(t, desired.Masquerade{})
 	pl := buildPlan(st, nil, []string{"KUBE-SVC-STALESTALESTALE", "KUBE-SEP-STALESTALESTALE"}, mark, 8, jumps())
-	checkGolden(t, "services-chunked.txt", joined(pl))
+	golden.Check(t, "services-chunked.txt", []byte(joined(pl)))
 	if len(pl.restores) < 3 {
 		t.Fatalf("%d transactions for a sync over the chunk size, want several", len(pl.restores))
 	}

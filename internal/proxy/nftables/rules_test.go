@@ -2,7 +2,6 @@ package nftables
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"net/netip"
 	"path/filepath"
@@ -11,9 +10,8 @@ import (
 
 	"capstan/internal/proxy/desired"
 	"capstan/internal/proxy/desired/desiredtest"
+	"capstan/internal/testing/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 const mark = "0x4000"
 
@@ -24,11 +22,6 @@ func loadState(t *testing.T) *desired.State {
 	return desired.Compute(in)
 }
 
-func checkGolden(t *testing.T, name, got string) {
-	t.Helper()
-	desiredtest.CheckGolden(t, filepath.Join("testdata", name), got, *update)
-}
-
 // staleTable is a table with a stale service chain and affinity set beside fixed objects.
 var staleTable = existing{chains: []string{"services", "nat-output", "service-STALE000-ns/gone/tcp/p"}, sets: []string{"cluster-ips", "affinity-STALE000-ns/gone/tcp/p__10.0.0.1/80"}}
 
@@ -37,7 +30,7 @@ func TestFullSyncScriptGolden(t *testing.T) {
 	st := loadState(t)
 	// A stale service chain and affinity set are in the table; fixed chains stay.
 	pl := buildPlan(st, nil, nil, staleTable, mark, chunkChains)
-	checkGolden(t, "services.nft", string(bytes.Join(pl.scripts, nil)))
+	golden.Check(t, "services.nft", bytes.Join(pl.scripts, nil))
 }
 
 func TestPartialSyncTouchesOnlyWhatChanged(t *testing.T) {
@@ -61,7 +54,7 @@ func TestPartialSyncTouchesOnlyWhatChanged(t *testing.T) {
 	}
 	next.Services = kept
 	partial := buildPlan(next, full.services, full.elements, existing{}, mark, chunkChains)
-	checkGolden(t, "partial.nft", string(bytes.Join(partial.scripts, nil)))
+	golden.Check(t, "partial.nft", bytes.Join(partial.scripts, nil))
 
 	again := buildPlan(next, partial.services, partial.elements, existing{}, mark, chunkChains)
 	if len(again.scripts) != 0 {
@@ -92,7 +85,7 @@ func TestLargeSyncsAreSplitIntoWholeServiceChunks(t *testing.T) {
 	for i, sc := range pl.scripts {
 		fmt.Fprintf(&joined, "# transaction %d\n%s", i+1, sc)
 	}
-	checkGolden(t, "services-chunked.nft", joined.String())
+	golden.Check(t, "services-chunked.nft", []byte(joined.String()))
 	if len(pl.scripts) < 4 {
 		t.Fatalf("%d transactions for a sync over the chunk size, want several", len(pl.scripts))
 	}

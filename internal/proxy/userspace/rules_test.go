@@ -1,7 +1,6 @@
 package userspace
 
 import (
-	"flag"
 	"net/netip"
 	"path/filepath"
 	"strings"
@@ -11,9 +10,8 @@ import (
 
 	"capstan/internal/proxy/desired"
 	"capstan/internal/proxy/desired/desiredtest"
+	"capstan/internal/testing/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 func loadState(t *testing.T) *desired.State {
 	t.Helper()
@@ -50,15 +48,10 @@ func fixedRules(st *desired.State, ps map[desired.ServicePortName]ports) ruleSet
 	return rs
 }
 
-func checkGolden(t *testing.T, name, got string) {
-	t.Helper()
-	desiredtest.CheckGolden(t, filepath.Join("testdata", name), got, *update)
-}
-
 func TestFullSyncRulesGolden(t *testing.T) {
 	t.Parallel()
 	st := loadState(t)
-	checkGolden(t, "services.txt", string(fullRestore(fixedRules(st, fixedPorts(st)), jumps())))
+	golden.Check(t, "services.txt", fullRestore(fixedRules(st, fixedPorts(st)), jumps()))
 }
 
 func TestPartialSyncTouchesOnlyChangedServices(t *testing.T) {
@@ -88,7 +81,7 @@ func TestPartialSyncTouchesOnlyChangedServices(t *testing.T) {
 	}
 	next.Services = kept
 	got := partialRestore(prev, fixedRules(next, ps))
-	checkGolden(t, "partial.txt", string(got))
+	golden.Check(t, "partial.txt", got)
 	for _, unchanged := range []string{"kube-system/dns", "ns3/lb:https", "ns4/rolling:http"} {
 		if strings.Contains(string(got), unchanged) {
 			t.Errorf("the partial sync touched the rules of %s", unchanged)
