@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -76,14 +77,13 @@ func TestIntegrationControllerManagerLeaderHandover(t *testing.T) {
 	waitSA("after-handover")
 }
 
-// poll waits until cond holds or fails the test after d.
+// poll is schPoll for a condition without an error to report.
 func poll(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	schPoll(t, d, what, func() error {
+		if cond() {
+			return nil
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return errors.New("not yet")
+	})
 }

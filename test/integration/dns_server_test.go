@@ -27,7 +27,7 @@ func TestIntegrationDNSPublishesKubeDNS(t *testing.T) {
 	})
 	ctx, c := t.Context(), s.Client
 	var slice *discoveryv1.EndpointSlice
-	waitFor(t, 10*time.Second, "the kube-dns EndpointSlice", func() bool {
+	poll(t, 10*time.Second, "the kube-dns EndpointSlice", func() bool {
 		l, err := c.DiscoveryV1().EndpointSlices("kube-system").List(ctx, metav1.ListOptions{
 			LabelSelector: discoveryv1.LabelManagedBy + "=capstan-dns"})
 		if err != nil || len(l.Items) != 1 {
@@ -56,7 +56,7 @@ func TestIntegrationDNSPublishesKubeDNS(t *testing.T) {
 	if r := ask(t, addr, "udp", "kube-dns.kube-system.svc.cluster.local.", dns.TypeA); !slices.Equal(rdata(r), []string{"A 10.43.0.10"}) {
 		t.Errorf("the server's DNS answers %q for kube-dns", rdata(r))
 	}
-	waitFor(t, 5*time.Second, "the kube-dns Endpoints", func() bool {
+	poll(t, 5*time.Second, "the kube-dns Endpoints", func() bool {
 		ep, err := c.CoreV1().Endpoints("kube-system").Get(ctx, "kube-dns", metav1.GetOptions{})
 		return err == nil && len(ep.Subsets) == 1 && ep.Subsets[0].Addresses[0].IP == ip &&
 			ep.Labels[discoveryv1.LabelSkipMirror] == "true"
@@ -66,7 +66,7 @@ func TestIntegrationDNSPublishesKubeDNS(t *testing.T) {
 	if err := c.DiscoveryV1().EndpointSlices("kube-system").Delete(ctx, slice.Name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "the slice to be recreated", func() bool {
+	poll(t, 5*time.Second, "the slice to be recreated", func() bool {
 		_, err := c.DiscoveryV1().EndpointSlices("kube-system").Get(ctx, slice.Name, metav1.GetOptions{})
 		return err == nil
 	})

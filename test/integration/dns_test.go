@@ -120,20 +120,10 @@ func startDNS(t *testing.T, s *capstantesting.Server, opts capstandns.Options) *
 			t.Error("dns server did not stop")
 		}
 	})
-	waitFor(t, 10*time.Second, "the DNS server to sync", func() bool { return d.Ready() })
+	poll(t, 10*time.Second, "the DNS server to sync", func() bool { return d.Ready() })
 	return d
 }
 
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 // ask sends one question to addr over network ("udp" or "tcp").
 func ask(t *testing.T, addr, network, name string, qtype uint16) *dns.Msg {
@@ -228,7 +218,7 @@ func TestIntegrationDNSRecords(t *testing.T) {
 	up := startFakeResolver(t)
 	webIP := dnsFixtures(t, s.Client, "dnsns")
 	d := startDNS(t, s, capstandns.Options{Upstreams: []string{up.addr}})
-	waitFor(t, 5*time.Second, "the fixtures in the DNS caches", func() bool {
+	poll(t, 5*time.Second, "the fixtures in the DNS caches", func() bool {
 		return ask(t, d.Addr(), "udp", "10-42-0-9.dnsns.pod.cluster.local.", dns.TypeA).Rcode == dns.RcodeSuccess
 	})
 	webRev, _ := dns.ReverseAddr(webIP)
@@ -306,7 +296,7 @@ func TestIntegrationDNSUpdates(t *testing.T) {
 	within := func(what string, cond func(*dns.Msg) bool) {
 		t.Helper()
 		start := time.Now()
-		waitFor(t, time.Second, what, func() bool { return cond(ask(t, d.Addr(), "udp", name, dns.TypeA)) })
+		poll(t, time.Second, what, func() bool { return cond(ask(t, d.Addr(), "udp", name, dns.TypeA)) })
 		t.Logf("%s after %v", what, time.Since(start).Round(time.Millisecond))
 	}
 	svc, err := c.CoreV1().Services("default").Create(ctx, &corev1.Service{
@@ -446,7 +436,7 @@ func TestIntegrationDNSTruncatesLargeClusterAnswers(t *testing.T) {
 	}
 	d := startDNS(t, s, capstandns.Options{Upstreams: []string{"127.0.0.1:9"}})
 	const name = "many.default.svc.cluster.local."
-	waitFor(t, 5*time.Second, "the endpoints", func() bool { return len(ask(t, d.Addr(), "tcp", name, dns.TypeA).Answer) == 100 })
+	poll(t, 5*time.Second, "the endpoints", func() bool { return len(ask(t, d.Addr(), "tcp", name, dns.TypeA).Answer) == 100 })
 	r := ask(t, d.Addr(), "udp", name, dns.TypeA)
 	if !r.Truncated || len(r.Answer) >= 100 {
 		t.Errorf("UDP: TC=%v with %d records; want truncated", r.Truncated, len(r.Answer))
@@ -481,7 +471,7 @@ func TestIntegrationDNSWithdrawsOnStop(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
 	c := s.Client
-	waitFor(t, 10*time.Second, "the slice", func() bool {
+	poll(t, 10*time.Second, "the slice", func() bool {
 		_, err := c.DiscoveryV1().EndpointSlices("kube-system").Get(t.Context(), "kube-dns-withdraw-test", metav1.GetOptions{})
 		return err == nil
 	})
