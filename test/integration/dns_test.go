@@ -124,7 +124,6 @@ func startDNS(t *testing.T, s *capstantesting.Server, opts capstandns.Options) *
 	return d
 }
 
-
 // ask sends one question to addr over network ("udp" or "tcp").
 func ask(t *testing.T, addr, network, name string, qtype uint16) *dns.Msg {
 	t.Helper()
